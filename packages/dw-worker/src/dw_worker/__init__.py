@@ -1,0 +1,12 @@
+"""The Durable Workflow Worker runtime: pollers, workflow-task execution with a sticky workflow cache,
+activities, queries, updates and interceptors.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("dw-worker")
+except PackageNotFoundError:  # running from a source tree without metadata
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]
