@@ -535,9 +535,7 @@ def error_from_response(
         elif reason == "invalid_query_arguments":
             error = receiver_failure(QueryFailed, "invalid query arguments")
         else:
-            error = InvalidArgument(
-                message or reason or "invalid argument", _body_validation_errors(body)
-            )
+            error = InvalidArgument(message or reason or "invalid argument", _body_validation_errors(body))
     elif status == 504 and reason in _QUERY_TIMEOUT_REASONS:
         error = receiver_failure(QueryFailed, "query timed out")
 
