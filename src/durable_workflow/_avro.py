@@ -1,0 +1,41 @@
+"""The Avro generic-wrapper codec; re-exported from :mod:`dw_core._avro`."""
+
+from dw_core._avro import (
+    GENERIC_WRAPPER_PREFIX,
+    PAYLOAD_SCHEMA_JSON,
+    TYPED_SCHEMA_PREFIX,
+    WRAPPER_SCHEMA_JSON,
+    WRAPPER_VERSION,
+    AvroNotInstalledError,
+    GenericWrapperSchema,
+    decode,
+    decode_avro_blob,
+    decode_avro_bytes,
+    decode_many,
+    encode,
+    encode_avro_blob,
+    encode_avro_bytes,
+    encode_many,
+    ensure_avro_ready,
+    generic_wrapper_schema,
+)
+
+__all__ = [
+    "GENERIC_WRAPPER_PREFIX",
+    "PAYLOAD_SCHEMA_JSON",
+    "TYPED_SCHEMA_PREFIX",
+    "WRAPPER_SCHEMA_JSON",
+    "WRAPPER_VERSION",
+    "AvroNotInstalledError",
+    "GenericWrapperSchema",
+    "decode",
+    "decode_avro_blob",
+    "decode_avro_bytes",
+    "decode_many",
+    "encode",
+    "encode_avro_blob",
+    "encode_avro_bytes",
+    "encode_many",
+    "ensure_avro_ready",
+    "generic_wrapper_schema",
+]
