@@ -9,4 +9,13 @@ try:
 except PackageNotFoundError:  # running from a source tree without metadata
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["Worker", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    # Lazy so `import dw_worker.handshake` does not pull in the whole runtime.
+    if name == "Worker":
+        from dw_worker.worker import Worker
+
+        return Worker
+    raise AttributeError(name)

@@ -1,0 +1,303 @@
+"""Runs workflow tasks: page in history, advance the run state (cached or replayed), report commands."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from dw_core.metrics import WORKER_TASK_DURATION_SECONDS, WORKER_TASKS, MetricsRecorder
+
+from dw_worker import engine
+from dw_worker.interceptors import WorkerInterceptor, WorkflowTaskInterceptorContext, chain_workflow_task
+from dw_worker.payloads import PayloadOptions, UnsupportedTaskCodec, resolve_task_codec
+from dw_worker.sticky_cache import StickyWorkflowCache
+from dw_worker.task_polls import poll_workflow_task
+
+logger = logging.getLogger("durable_workflow.worker")
+
+# Completion rejections that say "this task is no longer yours / the run moved on": nothing to report.
+AMBIGUOUS_COMPLETION_REASONS: Final = frozenset(
+    {
+        "lease_expired",
+        "lease_owner_mismatch",
+        "run_already_closed",
+        "run_closed",
+        "task_not_found",
+        "task_not_leased",
+        "workflow_task_attempt_mismatch",
+    }
+)
+HISTORY_PAGE_SIZE: Final = 1000
+# The first page comes with the poll. Kept small: a worker with the run cached only needs the tail,
+# which it asks for directly; a full replay pages the rest in at the maximum page size.
+FIRST_PAGE_SIZE: Final = 100
+
+
+class _TaskFailed(Exception):
+    """The task was reported failed to the server; carries nothing else."""
+
+
+class WorkflowTaskRunner:
+    """Executes workflow tasks for one worker, keeping run states in the sticky cache between tasks."""
+
+    def __init__(
+        self,
+        *,
+        client: Any,
+        worker_id: str,
+        task_queue: str,
+        workflows: Mapping[str, type],
+        interceptors: Sequence[WorkerInterceptor],
+        metrics: MetricsRecorder,
+        cache: StickyWorkflowCache[Any],
+        payloads: PayloadOptions,
+    ) -> None:
+        self._client = client
+        self._worker_id = worker_id
+        self._task_queue = task_queue
+        self._workflows = workflows
+        self._metrics = metrics
+        self._cache = cache
+        self._payloads = payloads
+        self._handler = chain_workflow_task(interceptors, self._run)
+        self.full_replays = 0
+        self.incremental_applies = 0
+        self.events_applied = 0
+
+    async def poll(self, *, timeout: float) -> dict[str, Any] | None:
+        return await poll_workflow_task(
+            self._client,
+            worker_id=self._worker_id,
+            task_queue=self._task_queue,
+            timeout=timeout,
+            history_page_size=FIRST_PAGE_SIZE if self._cache.enabled else None,
+        )
+
+    async def execute(self, task: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Run one polled workflow task end to end; never raises (a bad task must not kill the worker)."""
+        started = time.perf_counter()
+        outcome = "error"
+        commands: list[dict[str, Any]] | None = None
+        context = WorkflowTaskInterceptorContext(
+            worker_id=self._worker_id, task_queue=self._task_queue, task=task
+        )
+        try:
+            commands = await self._handler(context)
+            outcome = "completed" if commands is not None else "failed"
+        except Exception as exc:
+            self._cache.evict(str(task.get("run_id") or ""), "error")
+            logger.exception("workflow task %s failed unexpectedly", task.get("task_id"))
+            await self._fail(task, f"unhandled workflow task execution error: {exc}", exc)
+        finally:
+            tags = {"task_kind": "workflow", "task_queue": self._task_queue, "outcome": outcome}
+            self._metrics.increment(WORKER_TASKS, 1.0, tags)
+            self._metrics.record(WORKER_TASK_DURATION_SECONDS, time.perf_counter() - started, tags)
+        return commands
+
+    # -- the innermost handler ---------------------------------------------------------------------------
+
+    async def _run(self, context: WorkflowTaskInterceptorContext) -> list[dict[str, Any]] | None:
+        task = context.task
+        run_id = str(task.get("run_id") or "")
+        try:
+            return await self._run_task(task, run_id)
+        except _TaskFailed:
+            self._cache.evict(run_id, "failed")
+            return None
+
+    async def _run_task(self, task: dict[str, Any], run_id: str) -> list[dict[str, Any]] | None:
+        try:
+            codec = resolve_task_codec(task.get("payload_codec"))
+        except UnsupportedTaskCodec as exc:
+            await self._fail_and_stop(task, str(exc), exc)
+        workflow_type = str(task.get("workflow_type") or "")
+        cls = self._workflows.get(workflow_type)
+        if cls is None:
+            known = ", ".join(sorted(self._workflows)) or "none"
+            await self._fail_and_stop(
+                task,
+                f"no workflow registered for type {workflow_type!r} on worker {self._worker_id} "
+                f"(registered: {known})",
+                None,
+            )
+            return None  # unreachable; keeps type checkers honest
+
+        cached = self._cache.take(run_id) if run_id else None
+        applied = engine.applied_sequence(cached) if cached is not None else 0
+        events = await self._history(task, after=applied)
+
+        state: Any = None
+        if cached is not None:
+            tail = [event for event in events if _sequence(event) > applied]
+            try:
+                engine.apply(cached, tail)
+            except engine.HistoryMismatch as exc:
+                self._cache.record_miss("mismatch")
+                logger.debug("run %s: cached state does not fit this history (%s); replaying", run_id, exc)
+                events = (
+                    events if events and _sequence(events[0]) == 1 else await self._history(task, after=0)
+                )
+            except Exception as exc:  # a cached state that errors is never trusted: replay from scratch
+                self._cache.record_miss("error")
+                logger.debug("run %s: incremental apply raised %r; replaying", run_id, exc)
+                events = (
+                    events if events and _sequence(events[0]) == 1 else await self._history(task, after=0)
+                )
+            else:
+                self._cache.record_hit()
+                self.incremental_applies += 1
+                self.events_applied += len(tail)
+                state = cached
+        elif self._cache.enabled:
+            self._cache.record_miss("absent")
+
+        if state is None:
+            state = await self._replay(task, cls, workflow_type, run_id, codec, events)
+
+        update_id = task.get("workflow_update_id")
+        try:
+            if isinstance(update_id, str) and update_id:
+                commands = engine.apply_update(state, update_id)
+            else:
+                commands = engine.commands(state)
+        except Exception as exc:
+            await self._fail_and_stop(task, f"replay failed: {exc}", exc)
+
+        if not await self._complete(task, commands):
+            return None
+        if run_id and not engine.is_closing(commands):
+            self._cache.put(run_id, state)
+        elif run_id:
+            self._cache.evict(run_id, "completed")
+        return commands
+
+    async def _replay(
+        self,
+        task: dict[str, Any],
+        cls: type,
+        workflow_type: str,
+        run_id: str,
+        codec: str,
+        events: list[dict[str, Any]],
+    ) -> Any:
+        try:
+            start_input = (
+                self._payloads.decode(task.get("arguments"), codec) if task.get("arguments") else None
+            )
+        except Exception as exc:
+            await self._fail_and_stop(task, f"workflow start input could not be decoded: {exc}", exc)
+        try:
+            state = engine.new_run_state(
+                cls,
+                workflow_id=str(task.get("workflow_id") or ""),
+                run_id=run_id,
+                workflow_type=workflow_type,
+                start_input=start_input,
+                payload_codec=codec,
+                task_queue=str(task.get("task_queue") or self._task_queue),
+                payloads=self._payloads,
+            )
+            engine.apply(state, events)
+        except Exception as exc:
+            await self._fail_and_stop(task, f"replay failed: {exc}", exc)
+        self.full_replays += 1
+        self.events_applied += len(events)
+        return state
+
+    # -- history ----------------------------------------------------------------------------------------
+
+    async def _history(self, task: dict[str, Any], *, after: int) -> list[dict[str, Any]]:
+        """The task's history from the first event, or only the events after sequence ``after``."""
+        first_page = [e for e in (task.get("history_events") or []) if isinstance(e, dict)]
+        token = task.get("next_history_page_token")
+        if after > 0 and first_page and _sequence(first_page[-1]) <= after:
+            # Everything we need lies past what we already applied: ask for exactly that tail.
+            last = _int(task.get("last_history_sequence")) or _int(task.get("total_history_events"))
+            if last is not None and last <= after:
+                return []
+            events: list[dict[str, Any]] = []
+            token = base64.b64encode(str(after).encode()).decode() if token else None
+        else:
+            events = list(first_page)
+        while token:
+            try:
+                page = await self._client.workflow_task_history(
+                    task_id=str(task["task_id"]),
+                    next_history_page_token=token,
+                    lease_owner=str(task.get("lease_owner") or self._worker_id),
+                    workflow_task_attempt=_int(task.get("workflow_task_attempt")) or 1,
+                )
+            except Exception as exc:
+                # 0.4.84 replays whatever it has; a truncated history gives wrong commands, so we stop.
+                await self._fail_and_stop(task, f"history page could not be read: {exc}", exc)
+            page_events = page.get("history_events") if isinstance(page, dict) else None
+            events.extend(e for e in (page_events or []) if isinstance(e, dict))
+            token = page.get("next_history_page_token") if isinstance(page, dict) else None
+        return events
+
+    # -- reporting --------------------------------------------------------------------------------------
+
+    async def _complete(self, task: dict[str, Any], commands: list[dict[str, Any]]) -> bool:
+        try:
+            await self._client.complete_workflow_task(
+                task_id=str(task["task_id"]),
+                lease_owner=str(task.get("lease_owner") or self._worker_id),
+                workflow_task_attempt=_int(task.get("workflow_task_attempt")) or 1,
+                commands=commands,
+            )
+        except Exception as exc:
+            reason = getattr(exc, "server_reason", None)
+            status = getattr(exc, "status", None)
+            self._cache.evict(str(task.get("run_id") or ""), "failed")
+            if reason in AMBIGUOUS_COMPLETION_REASONS or status is None or status >= 500 or status == 429:
+                logger.info(
+                    "workflow task %s completion not recorded (%s); leaving it to the server",
+                    task.get("task_id"),
+                    exc,
+                )
+                return False
+            await self._fail(
+                task, f"workflow task completion failed after commands were produced: {exc}", exc
+            )
+            return False
+        return True
+
+    async def _fail_and_stop(self, task: dict[str, Any], message: str, exc: BaseException | None) -> Any:
+        await self._fail(task, message, exc)
+        raise _TaskFailed(message)
+
+    async def _fail(self, task: dict[str, Any], message: str, exc: BaseException | None) -> None:
+        if exc is not None:
+            logger.warning("workflow task %s failed: %s", task.get("task_id"), message)
+        try:
+            await self._client.fail_workflow_task(
+                task_id=str(task["task_id"]),
+                lease_owner=str(task.get("lease_owner") or self._worker_id),
+                workflow_task_attempt=_int(task.get("workflow_task_attempt")) or 1,
+                message=message,
+                failure_type=type(exc).__name__ if exc is not None else None,
+                stack_trace="".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                if exc is not None
+                else None,
+            )
+        except Exception as fail_error:
+            logger.warning(
+                "could not report failure of workflow task %s: %s", task.get("task_id"), fail_error
+            )
+
+
+def _int(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _sequence(event: Mapping[str, Any]) -> int:
+    return _int(event.get("sequence")) or 0
