@@ -150,7 +150,7 @@ class Worker:
     # -- public lifecycle -------------------------------------------------------------------------------
 
     async def run(self, *, handle_signals: bool = False) -> None:
-        """Check the server, register, then poll until :meth:`stop` (or SIGINT/SIGTERM with ``handle_signals``)."""
+        """Check the server, register, then poll until :meth:`stop` (or a signal, with ``handle_signals``)."""
         if self._running:
             raise RuntimeError(f"worker {self.worker_id} is already running")
         self._running = True
@@ -209,7 +209,7 @@ class Worker:
         self._ready = ready
         self._background = asyncio.create_task(self.run(), name=f"{self.worker_id}-run")
         waiter = asyncio.create_task(ready.wait())
-        done, _ = await asyncio.wait({waiter, self._background}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiter, self._background}, return_when=asyncio.FIRST_COMPLETED)
         if not ready.is_set():
             waiter.cancel()
             background, self._background = self._background, None
@@ -397,7 +397,7 @@ class Worker:
         )
 
     async def _recover_from_poll_error(self, exc: Exception) -> bool:
-        """A poll refused with 412 ``worker_not_registered`` (server restarted, roster pruned): re-register."""
+        """A poll refused with 412 ``worker_not_registered`` (server restarted or pruned us): re-register."""
         reason = getattr(exc, "server_reason", None)
         if getattr(exc, "status", None) != 412 and reason != "worker_not_registered":
             return False
