@@ -8,7 +8,7 @@ import logging
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
@@ -157,7 +157,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
-        installed: list[int] = []
+        installed: list[signal.Signals] = []
         try:
             await self._start()
             if self._ready is not None:
@@ -261,6 +261,7 @@ class Worker:
             metrics=self.metrics,
             cache=self.cache,
             payloads=self._payloads,
+            build_id=self.build_id,
         )
         self._activity_runner = ActivityTaskRunner(
             client=self.client,
@@ -307,7 +308,7 @@ class Worker:
 
     # -- loops ------------------------------------------------------------------------------------------
 
-    def _request_stop(self, signum: int | None = None) -> None:
+    def _request_stop(self, signum: signal.Signals | None = None) -> None:
         if signum is not None:
             logger.info("worker %s received signal %s; shutting down", self.worker_id, signum)
         if self._stopping is not None:
@@ -361,7 +362,7 @@ class Worker:
                 self._record_poll(tags_base, "empty", started)
                 continue
             self._record_poll(tags_base, "task", started)
-            running = asyncio.create_task(handle(task))
+            running: asyncio.Task[Any] = asyncio.create_task(handle(task))
             inflight = self._inflight[kind]
             inflight.add(running)
 
@@ -373,18 +374,21 @@ class Worker:
 
     def _poll_and_handle(
         self, kind: str, http_timeout: float
-    ) -> tuple[Callable[[], Awaitable[dict[str, Any] | None]], Callable[[dict[str, Any]], Awaitable[Any]]]:
+    ) -> tuple[
+        Callable[[], Awaitable[dict[str, Any] | None]], Callable[[dict[str, Any]], Coroutine[Any, Any, Any]]
+    ]:
         if kind == "workflow":
-            assert self._workflow_runner is not None
-            return (
-                lambda: self._workflow_runner.poll(timeout=http_timeout),  # type: ignore[union-attr]
-                self._workflow_runner.execute,
-            )
+            workflow_runner = self._workflow_runner
+            assert workflow_runner is not None
+            return (lambda: workflow_runner.poll(timeout=http_timeout), workflow_runner.execute)
         if kind == "activity":
             assert self._activity_runner is not None
             return (
                 lambda: self.client.poll_activity_task(
-                    worker_id=self.worker_id, task_queue=self.task_queue, timeout=http_timeout
+                    worker_id=self.worker_id,
+                    task_queue=self.task_queue,
+                    timeout=http_timeout,
+                    build_id=self.build_id,
                 ),
                 self._activity_runner.execute,
             )

@@ -55,7 +55,9 @@ class WorkflowTaskRunner:
         metrics: MetricsRecorder,
         cache: StickyWorkflowCache[Any],
         payloads: PayloadOptions,
+        build_id: str | None = None,
     ) -> None:
+        self._build_id = build_id
         self._client = client
         self._worker_id = worker_id
         self._task_queue = task_queue
@@ -74,6 +76,7 @@ class WorkflowTaskRunner:
             worker_id=self._worker_id,
             task_queue=self._task_queue,
             timeout=timeout,
+            build_id=self._build_id,
             history_page_size=FIRST_PAGE_SIZE if self._cache.enabled else None,
         )
 

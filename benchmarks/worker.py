@@ -1,0 +1,224 @@
+"""Worker benchmark: our worker versus the published 0.4.84 worker against the same dev server.
+
+Two workloads, each run by one worker process per SDK (both processes run the same script text,
+which uses only the public API both SDKs share):
+
+1. one workflow of N sequential activities (default 1000): worker CPU time and wall time;
+2. M single-activity workflows (default 300) started at once: workflows completed per second.
+
+The dev server runs in its own process (``dw-devserver start``); the driver (this process) starts
+workflows with our client and waits for their results. Run: ``.venv/bin/python benchmarks/worker.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from typing import Any
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+WORKER_SCRIPT = r'''
+import asyncio, json, signal, sys, time
+from durable_workflow import activity, workflow
+from durable_workflow.client import Client
+from durable_workflow.worker import Worker
+
+
+@activity.defn(name="bench.noop")
+def noop(i):
+    return i
+
+
+@workflow.defn(name="bench.sequential")
+class Sequential:
+    def run(self, ctx, n):
+        total = 0
+        for i in range(n):
+            total += yield ctx.schedule_activity("bench.noop", [i])
+        return total
+
+
+@workflow.defn(name="bench.single")
+class Single:
+    def run(self, ctx, x):
+        result = yield ctx.schedule_activity("bench.noop", [x])
+        return result
+
+
+async def main(url, queue):
+    client = Client(url)
+    worker = Worker(client, task_queue=queue, workflows=[Sequential, Single], activities=[noop],
+                    max_concurrent_workflow_tasks=10, max_concurrent_activity_tasks=10)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    running = asyncio.create_task(worker.run())
+    await asyncio.sleep(0.5)  # registered and polling
+    print("ready", flush=True)
+    await stop.wait()
+    cpu1, wall1 = time.process_time(), time.perf_counter()
+    await worker.stop()
+    try:
+        await asyncio.wait_for(running, 10)
+    except Exception:
+        pass
+    print(json.dumps({"cpu_s": cpu1 - cpu0, "wall_s": wall1 - wall0}), flush=True)
+
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+'''
+
+
+def reference_python() -> str:
+    python = REPO / ".venv-ref" / "bin" / "python"
+    if python.exists():
+        return str(python)
+    made = subprocess.run(
+        [sys.executable, "tools/dev.py", "ref-venv"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+def start_devserver(db: str) -> tuple[subprocess.Popen[str], str]:
+    script = pathlib.Path(sys.executable).with_name("dw-devserver")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "dw_devserver"]
+    proc = subprocess.Popen(
+        [*command, "start", "--port", "0", "--db", db, "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if "listening on" in line:
+            return proc, line.strip().split("listening on", 1)[1].strip()
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError("dev server did not start")
+
+
+class WorkerProcess:
+    def __init__(self, python: str, url: str, queue: str, script: pathlib.Path) -> None:
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)
+        self.proc = subprocess.Popen(
+            [python, str(script), url, queue], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+
+    def wait_ready(self) -> None:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"worker did not start: {line!r} {err[-2000:]}")
+
+    def finish(self) -> dict[str, float]:
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=60)
+        for line in reversed(out.strip().splitlines()):
+            if line.startswith("{"):
+                return json.loads(line)  # type: ignore[no-any-return]
+        raise RuntimeError(f"worker reported nothing: {err[-2000:]}")
+
+
+async def sequential(client: Any, queue: str, n: int) -> tuple[float, Any]:
+    started = time.perf_counter()
+    handle = await client.start_workflow(
+        workflow_type="bench.sequential", task_queue=queue, workflow_id=f"seq-{uuid.uuid4().hex}", input=[n],
+        execution_timeout_seconds=3600, run_timeout_seconds=3600,
+    )
+    result = await handle.result(timeout=900, poll_interval=0.05)
+    return time.perf_counter() - started, result
+
+
+async def throughput(client: Any, queue: str, m: int) -> float:
+    started = time.perf_counter()
+    handles = await asyncio.gather(
+        *(
+            client.start_workflow(
+                workflow_type="bench.single", task_queue=queue, workflow_id=f"one-{uuid.uuid4().hex}", input=[i]
+            )
+            for i in range(m)
+        )
+    )
+    results = await asyncio.gather(*(h.result(timeout=600, poll_interval=0.1) for h in handles))
+    assert results == list(range(m)), "wrong results"
+    return m / (time.perf_counter() - started)
+
+
+async def run_sdk(label: str, python: str, url: str, script: pathlib.Path, n: int, m: int) -> dict[str, float]:
+    from dw_client import Client
+
+    figures: dict[str, float] = {}
+    async with Client(url) as client:
+        queue = f"bench-seq-{label}-{uuid.uuid4().hex[:6]}"
+        worker = WorkerProcess(python, url, queue, script)
+        worker.wait_ready()
+        wall, result = await sequential(client, queue, n)
+        usage = worker.finish()
+        assert result == n * (n - 1) // 2, f"{label}: wrong result {result!r}"
+        figures.update(seq_wall_s=wall, seq_cpu_s=usage["cpu_s"])
+
+        queue = f"bench-one-{label}-{uuid.uuid4().hex[:6]}"
+        worker = WorkerProcess(python, url, queue, script)
+        worker.wait_ready()
+        rate = await throughput(client, queue, m)
+        usage = worker.finish()
+        figures.update(workflows_per_s=rate, throughput_cpu_s=usage["cpu_s"])
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--activities", type=int, default=1000, help="sequential activities in workload 1")
+    parser.add_argument("--workflows", type=int, default=300, help="single-activity workflows in workload 2")
+    parser.add_argument("--skip-reference", action="store_true", help="measure only our worker")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script = pathlib.Path(tmp) / "bench_worker.py"
+        script.write_text(WORKER_SCRIPT)
+        server, url = start_devserver(str(pathlib.Path(tmp) / "bench.sqlite"))
+        try:
+            ours = asyncio.run(run_sdk("ours", sys.executable, url, script, args.activities, args.workflows))
+            ref = None
+            if not args.skip_reference:
+                ref = asyncio.run(
+                    run_sdk("ref", reference_python(), url, script, args.activities, args.workflows)
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    n, m = args.activities, args.workflows
+    print(f"worker benchmark ({n} sequential activities; {m} single-activity workflows), same dev server")
+    print(f"{'':34}{'ours':>12}{'0.4.84':>12}{'ratio':>10}")
+
+    def row(name: str, key: str, fmt: str, better_low: bool) -> None:
+        mine = ours[key]
+        theirs = ref[key] if ref else float("nan")
+        ratio = (theirs / mine if better_low else mine / theirs) if ref else float("nan")
+        print(f"{name:34}{format(mine, fmt):>12}{format(theirs, fmt):>12}{ratio:>9.1f}x")
+
+    row(f"seq-{n} worker CPU (s)", "seq_cpu_s", ".2f", True)
+    row(f"seq-{n} wall (s)", "seq_wall_s", ".2f", True)
+    row("single-activity workflows/s", "workflows_per_s", ".1f", False)
+    row(f"throughput worker CPU for {m} (s)", "throughput_cpu_s", ".2f", True)
+    print("ratio = how many times better ours is (CPU/wall: 0.4.84 / ours; rate: ours / 0.4.84)")
+
+
+if __name__ == "__main__":
+    main()
