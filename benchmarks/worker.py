@@ -27,7 +27,7 @@ from typing import Any
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
-WORKER_SCRIPT = r'''
+WORKER_SCRIPT = r"""
 import asyncio, json, signal, sys, time
 from durable_workflow import activity, workflow
 from durable_workflow.client import Client
@@ -76,7 +76,7 @@ async def main(url, queue):
 
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))
-'''
+"""
 
 
 def reference_python() -> str:
@@ -84,7 +84,11 @@ def reference_python() -> str:
     if python.exists():
         return str(python)
     made = subprocess.run(
-        [sys.executable, "tools/dev.py", "ref-venv"], cwd=REPO, capture_output=True, text=True, check=True
+        [sys.executable, "tools/dev.py", "ref-venv"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return made.stdout.strip().splitlines()[-1]
 
@@ -115,7 +119,11 @@ class WorkerProcess:
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
         self.proc = subprocess.Popen(
-            [python, str(script), url, queue], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            [python, str(script), url, queue],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
 
     def wait_ready(self) -> None:
@@ -137,8 +145,12 @@ class WorkerProcess:
 async def sequential(client: Any, queue: str, n: int) -> tuple[float, Any]:
     started = time.perf_counter()
     handle = await client.start_workflow(
-        workflow_type="bench.sequential", task_queue=queue, workflow_id=f"seq-{uuid.uuid4().hex}", input=[n],
-        execution_timeout_seconds=3600, run_timeout_seconds=3600,
+        workflow_type="bench.sequential",
+        task_queue=queue,
+        workflow_id=f"seq-{uuid.uuid4().hex}",
+        input=[n],
+        execution_timeout_seconds=3600,
+        run_timeout_seconds=3600,
     )
     result = await handle.result(timeout=900, poll_interval=0.05)
     return time.perf_counter() - started, result
@@ -149,7 +161,10 @@ async def throughput(client: Any, queue: str, m: int) -> float:
     handles = await asyncio.gather(
         *(
             client.start_workflow(
-                workflow_type="bench.single", task_queue=queue, workflow_id=f"one-{uuid.uuid4().hex}", input=[i]
+                workflow_type="bench.single",
+                task_queue=queue,
+                workflow_id=f"one-{uuid.uuid4().hex}",
+                input=[i],
             )
             for i in range(m)
         )
@@ -159,7 +174,9 @@ async def throughput(client: Any, queue: str, m: int) -> float:
     return m / (time.perf_counter() - started)
 
 
-async def run_sdk(label: str, python: str, url: str, script: pathlib.Path, n: int, m: int) -> dict[str, float]:
+async def run_sdk(
+    label: str, python: str, url: str, script: pathlib.Path, n: int, m: int
+) -> dict[str, float]:
     from dw_client import Client
 
     figures: dict[str, float] = {}
@@ -182,9 +199,15 @@ async def run_sdk(label: str, python: str, url: str, script: pathlib.Path, n: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--activities", type=int, default=1000, help="sequential activities in workload 1")
-    parser.add_argument("--workflows", type=int, default=300, help="single-activity workflows in workload 2")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--activities", type=int, default=1000, help="sequential activities in workload 1"
+    )
+    parser.add_argument(
+        "--workflows", type=int, default=300, help="single-activity workflows in workload 2"
+    )
     parser.add_argument("--skip-reference", action="store_true", help="measure only our worker")
     args = parser.parse_args()
 
@@ -193,7 +216,9 @@ def main() -> None:
         script.write_text(WORKER_SCRIPT)
         server, url = start_devserver(str(pathlib.Path(tmp) / "bench.sqlite"))
         try:
-            ours = asyncio.run(run_sdk("ours", sys.executable, url, script, args.activities, args.workflows))
+            ours = asyncio.run(
+                run_sdk("ours", sys.executable, url, script, args.activities, args.workflows)
+            )
             ref = None
             if not args.skip_reference:
                 ref = asyncio.run(
@@ -204,7 +229,9 @@ def main() -> None:
             server.wait(timeout=30)
 
     n, m = args.activities, args.workflows
-    print(f"worker benchmark ({n} sequential activities; {m} single-activity workflows), same dev server")
+    print(
+        f"worker benchmark ({n} sequential activities; {m} single-activity workflows), same dev server"
+    )
     print(f"{'':34}{'ours':>12}{'0.4.84':>12}{'ratio':>10}")
 
     def row(name: str, key: str, fmt: str, better_low: bool) -> None:
