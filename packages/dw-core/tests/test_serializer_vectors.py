@@ -6,7 +6,6 @@ import base64
 from typing import Any
 
 import pytest
-
 from dw_core import serializer
 
 # (value, avro blob) produced by durable-workflow==0.4.84 (codec.md §6).

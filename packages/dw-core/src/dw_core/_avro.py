@@ -17,6 +17,7 @@ import binascii
 import io
 import sys
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from dw_core.errors import AvroNotInstalledError
@@ -332,6 +333,9 @@ def _prefix_error(data: bytes, blob: str | None) -> PayloadDecodeError:
             codec=_AVRO,
             payload_head=head,
         )
+    if blob is not None and _looks_like_json(blob):
+        # Short JSON texts such as "null" or "true" happen to be valid base64.
+        return UnknownAvroPrefixError(_JSON_TAGGED_AVRO, codec=_AVRO, payload_head=head)
     if data[0] == TYPED_SCHEMA_PREFIX:
         return TypedAvroSchemaUnsupportedError(
             "Typed-schema Avro payload (prefix 0x01) is not supported: only PHP runtimes with a schema "
@@ -349,13 +353,25 @@ def _prefix_error(data: bytes, blob: str | None) -> PayloadDecodeError:
     )
 
 
+_JSON_TAGGED_AVRO = (
+    "Avro payload blob looks like JSON, not base64: it was probably written with codec 'json' but "
+    "tagged 'avro'. Tag it 'json', or re-encode it with serializer.encode(value, codec='avro')"
+)
+
+
+def _looks_like_json(blob: str) -> bool:
+    import json
+
+    try:
+        json.loads(blob)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def _base64_error(blob: str, cause: BaseException) -> InvalidBase64PayloadError:
-    stripped = blob.lstrip()
-    if stripped[:1] in ("{", "[", '"') or stripped in ("null", "true", "false") or _is_number(stripped):
-        message = (
-            "Avro payload blob looks like JSON, not base64: it was probably written with codec 'json' "
-            "but tagged 'avro'. Tag it 'json', or re-encode it with serializer.encode(value, codec='avro')"
-        )
+    if _looks_like_json(blob):
+        message = _JSON_TAGGED_AVRO
     else:
         message = (
             f"Avro payload blob is not valid standard base64 ({cause}); avro blobs are base64 (alphabet "
@@ -363,14 +379,6 @@ def _base64_error(blob: str, cause: BaseException) -> InvalidBase64PayloadError:
             "serializer.encode(value, codec='avro'), or fix the codec tag if another codec wrote it"
         )
     return InvalidBase64PayloadError(message, codec=_AVRO, payload_head=_head(blob))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,11 +399,11 @@ def decode(blob: str | None) -> Any:
     return decode_payload(blob, "avro")
 
 
-def encode_many(values: Any) -> list[str]:
+def encode_many(values: Iterable[Any]) -> list[str]:
     """Encode each value as an avro blob."""
     return [encode(value) for value in values]
 
 
-def decode_many(blobs: Any) -> list[Any]:
+def decode_many(blobs: Iterable[str | None]) -> list[Any]:
     """Decode each avro blob."""
     return [decode(blob) for blob in blobs]
