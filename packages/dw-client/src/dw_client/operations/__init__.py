@@ -1,0 +1,1 @@
+"""Client operations, one module per resource family; ``dw_client.client.Client`` combines them."""
