@@ -47,8 +47,12 @@ class RolloutRecord:
     def drain(self, now_iso: str) -> RolloutRecord:
         """Draining is idempotent: the first drain time is kept on repeats."""
         return RolloutRecord(
-            self.build_id, "draining", self.drained_at if self.drain_intent == "draining" else now_iso,
-            self.promoted_at, self.rolled_back_at, self.created_at,
+            self.build_id,
+            "draining",
+            self.drained_at if self.drain_intent == "draining" else now_iso,
+            self.promoted_at,
+            self.rolled_back_at,
+            self.created_at,
         )
 
     def resume(self) -> RolloutRecord:

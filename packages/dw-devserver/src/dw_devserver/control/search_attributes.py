@@ -61,8 +61,10 @@ def value_problem(attribute_type: str, value: Any) -> str | None:
     if attribute_type == "bool":
         return None if isinstance(value, bool) else "expects true or false."
     if attribute_type == "datetime":
-        return None if isinstance(value, str) and parse_datetime(value) is not None else (
-            "expects an ISO-8601 timestamp with a timezone, e.g. '2026-04-22T05:00:00Z'."
+        return (
+            None
+            if isinstance(value, str) and parse_datetime(value) is not None
+            else ("expects an ISO-8601 timestamp with a timezone, e.g. '2026-04-22T05:00:00Z'.")
         )
     if attribute_type == "keyword_list":
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
