@@ -267,10 +267,15 @@ def decode_avro_bytes(data: bytes, blob: str | None = None) -> str:
         raise _record_error(f"the 'json' field has a negative length ({length})", blob)
     end = pos + length
     if end >= total:
+        available = max(0, total - pos)
+        missing = (
+            f"the 'json' field declares {length} bytes but only {available} follow"
+            if available < length
+            else "the 'version' field is missing"
+        )
         raise AvroRecordTruncatedError(
-            f"Avro record is truncated: the 'json' field declares {length} bytes but only "
-            f"{max(0, total - pos)} follow, and the 'version' field is missing; the blob was cut "
-            "short in transit or storage, re-send the complete payload",
+            f"Avro record is truncated: {missing}; the blob was cut short in transit or storage, "
+            "re-send the complete payload",
             codec=_AVRO,
             payload_head=_head(blob) if blob is not None else None,
         )

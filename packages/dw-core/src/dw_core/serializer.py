@@ -46,11 +46,7 @@ from dw_core.payload_size import (
 )
 
 if TYPE_CHECKING:
-    # Written in parallel by another engineer; the ignore goes once it has landed.
-    from dw_core.external_storage import (  # type: ignore[import-not-found, unused-ignore]
-        ExternalPayloadCache,
-        ExternalStorageDriver,
-    )
+    from dw_core.external_storage import ExternalPayloadCache, ExternalStorageDriver
 
 __all__ = [
     "AVRO_CODEC",
@@ -383,7 +379,14 @@ def _decode_external(
         )
     from dw_core.external_storage import ExternalPayloadReference, fetch_external_payload
 
-    reference = ExternalPayloadReference.from_dict(value["external_storage"])
+    try:
+        reference = ExternalPayloadReference.from_dict(value["external_storage"])
+    except ValueError as exc:
+        raise ExternalPayloadReferenceError(
+            f"{exc}; an external_storage envelope must carry the reference "
+            "written by serializer.external_storage_envelope() unchanged",
+            codec=value.get("codec") if isinstance(value.get("codec"), str) else None,
+        ) from exc
     envelope_codec = value.get("codec")
     if envelope_codec is not None and envelope_codec != reference.codec:
         raise ExternalPayloadReferenceError(
