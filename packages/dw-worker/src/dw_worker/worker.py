@@ -101,6 +101,10 @@ class Worker:
             activities, activity_type_name, "activity"
         )
         self.worker_id = worker_id or f"py-worker-{uuid.uuid4().hex[:8]}"
+        self.interceptors: tuple[WorkerInterceptor, ...] = (
+            *tuple(interceptors),
+            *plugin_interceptors(task_queue=task_queue, worker_id=self.worker_id),
+        )
         self.build_id = build_id
         self.poll_timeout = float(poll_timeout)
         self.max_concurrent_workflow_tasks = max_concurrent_workflow_tasks
@@ -108,7 +112,6 @@ class Worker:
         self.shutdown_timeout = float(shutdown_timeout)
         self.heartbeat_interval = float(heartbeat_interval)
         self.metrics: MetricsRecorder = metrics or getattr(client, "metrics", None) or NOOP_METRICS
-        self.interceptors: tuple[WorkerInterceptor, ...] = (*tuple(interceptors), *plugin_interceptors())
         self.external_storage = external_storage or getattr(client, "external_storage", None)
         self.external_storage_threshold_bytes = external_storage_threshold_bytes or getattr(
             client, "external_storage_threshold_bytes", None
