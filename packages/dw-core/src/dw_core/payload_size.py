@@ -150,6 +150,8 @@ def warn_if_payload_near_limit(
     """Log one structured WARNING when ``blob``'s UTF-8 size reaches the configured threshold."""
     if size_warning is None:
         return
+    if warning_context is not None and not isinstance(warning_context, (PayloadSizeWarningContext, Mapping)):
+        context_fields(warning_context)  # raises the TypeError that says what to pass
     threshold = size_warning._threshold_bytes
     # UTF-8 needs at most 4 bytes per code point: most payloads are decided without measuring.
     if len(blob) * 4 < threshold:
@@ -183,7 +185,7 @@ def _emit(
     record["threshold_bytes"] = size_warning._threshold_bytes
     record["limit_bytes"] = size_warning.limit_bytes
     log.warning(
-        "%s payload of %d bytes (codec %s) is at or above the warning threshold of %d bytes "
+        "payload (kind %s) of %d bytes (codec %s) is at or above the warning threshold of %d bytes "
         "(%d%% of the %d-byte payload limit); keep payloads smaller or configure external payload storage",
         record["kind"],
         size,
