@@ -140,6 +140,15 @@ def _utf8_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
+def _check_context(warning_context: object) -> None:
+    # Checked on every call, not only when warning, so a wrong argument fails in tests too.
+    if not isinstance(warning_context, (PayloadSizeWarningContext, Mapping)):
+        raise TypeError(
+            "warning_context must be a PayloadSizeWarningContext, a mapping or None, "
+            f"got {type(warning_context).__name__}"
+        )
+
+
 def warn_if_payload_near_limit(
     blob: str,
     *,
@@ -150,8 +159,8 @@ def warn_if_payload_near_limit(
     """Log one structured WARNING when ``blob``'s UTF-8 size reaches the configured threshold."""
     if size_warning is None:
         return
-    if warning_context is not None and not isinstance(warning_context, (PayloadSizeWarningContext, Mapping)):
-        context_fields(warning_context)  # raises the TypeError that says what to pass
+    if warning_context is not None:
+        _check_context(warning_context)
     threshold = size_warning._threshold_bytes
     # UTF-8 needs at most 4 bytes per code point: most payloads are decided without measuring.
     if len(blob) * 4 < threshold:
