@@ -93,7 +93,11 @@ class NonRetryable:
                 "act.refuses", [key], retry_policy=ActivityRetryPolicy(max_attempts=5, backoff_seconds=[1])
             )
         except ActivityFailed as failed:
-            return {"message": str(failed), "type": failed.exception_type, "non_retryable": failed.non_retryable}
+            return {
+                "message": str(failed),
+                "type": failed.exception_type,
+                "non_retryable": failed.non_retryable,
+            }
         return "unexpected success"
 
 
@@ -101,9 +105,7 @@ class NonRetryable:
 class HeartbeatTimeout:
     def run(self, ctx: Any) -> Any:
         try:
-            yield ctx.schedule_activity(
-                "act.silent", [4.0], heartbeat_timeout=1, start_to_close_timeout=30
-            )
+            yield ctx.schedule_activity("act.silent", [4.0], heartbeat_timeout=1, start_to_close_timeout=30)
         except ActivityFailed as failed:
             return f"timed out: {failed.failure_category or failed.exception_type or failed}"
         return "no timeout"
@@ -138,7 +140,9 @@ def worker(client: Any, queue: str, **kwargs: Any) -> Worker:
 async def test_activity_context_reports_the_attempt(client: Any, queue: str) -> None:
     w = worker(client, queue, worker_id=f"info-{uuid.uuid4().hex[:6]}")
     async with w:
-        handle = await client.start_workflow(workflow_type="act.info_wf", task_queue=queue, workflow_id=wf_id())
+        handle = await client.start_workflow(
+            workflow_type="act.info_wf", task_queue=queue, workflow_id=wf_id()
+        )
         info = await handle.result(timeout=TIMEOUT)
     assert info == {"type": "act.info", "attempt": 1, "worker": w.worker_id}
 

@@ -18,7 +18,9 @@ CLIENT = object()
 
 def _workflow_class(body: str) -> type:
     namespace: dict[str, Any] = {"__name__": "guard_module"}
-    exec(f"class Flow:\n    def run(self, ctx):\n        {body}\n", namespace)  # no source file: bytecode fingerprint
+    exec(
+        f"class Flow:\n    def run(self, ctx):\n        {body}\n", namespace
+    )  # no source file: bytecode fingerprint
     return workflow.defn(name="guard.flow")(namespace["Flow"])
 
 

@@ -167,11 +167,15 @@ async def test_signals_wait_condition_and_queries(client: Any, queue: str, cache
     assert result == {"approvals": ["ana", "bo"], "total": 102}
 
 
-async def test_updates_accepted_and_rejected_by_validator(client: Any, queue: str, cache_size: int | None) -> None:
+async def test_updates_accepted_and_rejected_by_validator(
+    client: Any, queue: str, cache_size: int | None
+) -> None:
     from dw_core.errors import UpdateRejected
 
     async with make_worker(client, queue, cache_size):
-        handle = await client.start_workflow(workflow_type="e2e.counter", task_queue=queue, workflow_id=wf_id())
+        handle = await client.start_workflow(
+            workflow_type="e2e.counter", task_queue=queue, workflow_id=wf_id()
+        )
         accepted = await handle.update("increment", [5], wait_for="completed")
         assert accepted["result"] == 5
         with pytest.raises((UpdateRejected, Exception)) as rejected:
