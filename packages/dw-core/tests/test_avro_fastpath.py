@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import sys
 
 import pytest
 from dw_core import _avro, serializer
@@ -63,3 +65,23 @@ def test_encoded_blob_is_the_library_record_in_base64(value: object) -> None:
     assert record["version"] == 1
     assert serializer.decode(record["json"], "json") == value
     assert base64.b64encode(_avro.generic_wrapper_schema().write_record(record["json"])).decode() == blob
+
+
+B64_CHARS = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n", max_size=16
+)
+
+
+def _outcome(fn: object, text: str) -> bytes | None:
+    try:
+        return fn(text)  # type: ignore[operator, no-any-return]
+    except (binascii.Error, ValueError):
+        return None
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="compares with a2b_base64(strict_mode=True), 3.11+")
+@SETTINGS
+@given(st.one_of(B64_CHARS, st.binary(max_size=12).map(lambda b: base64.b64encode(b).decode())))
+def test_python310_base64_check_agrees_with_strict_mode(text: str) -> None:
+    native = _outcome(lambda t: binascii.a2b_base64(t, strict_mode=True), text)
+    assert _outcome(_avro.strict_b64decode_portable, text) == native

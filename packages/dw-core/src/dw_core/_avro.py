@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import binascii
 import io
+import re
 import sys
 import threading
 from collections.abc import Iterable
@@ -84,20 +85,21 @@ _SMALL_HEADERS: Final = tuple(bytes((GENERIC_WRAPPER_PREFIX, n << 1)) for n in r
 _b2a = binascii.b2a_base64
 _Error = binascii.Error
 
-if sys.version_info >= (3, 11):
+_B64_SHAPE: Final = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
-    def _strict_b64decode(text: str) -> bytes:
-        return binascii.a2b_base64(text, strict_mode=True)
 
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import re
+def strict_b64decode_portable(text: str) -> bytes:
+    """Strict standard-base64 decode for Pythons without ``a2b_base64(strict_mode=True)`` (3.10)."""
+    if _B64_SHAPE.fullmatch(text) is None:
+        raise _Error("not standard base64: only A-Z a-z 0-9 + / with '=' padding to a multiple of 4")
+    return binascii.a2b_base64(text)
 
-    _B64_SHAPE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
-    def _strict_b64decode(text: str) -> bytes:
-        if _B64_SHAPE.fullmatch(text) is None:
-            raise _Error("not strict base64")
-        return binascii.a2b_base64(text)
+def _strict_b64decode_native(text: str) -> bytes:
+    return binascii.a2b_base64(text, strict_mode=True)  # type: ignore[call-arg, unused-ignore]
+
+
+_strict_b64decode = _strict_b64decode_native if sys.version_info >= (3, 11) else strict_b64decode_portable
 
 
 def _head(text: str) -> str:
