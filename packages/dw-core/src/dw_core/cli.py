@@ -40,7 +40,7 @@ def _plugins_command(args: argparse.Namespace, out: TextIO) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="durable-workflow", description="Durable Workflow SDK tools.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True)
     plugins = commands.add_parser(
         "plugins",
         help="list the discovered plugins with their distribution and version",
