@@ -12,6 +12,7 @@ from typing import Any
 import pluggy
 import pytest
 from dw_core import plugins
+from dw_core.external_storage import ExternalPayloadStoragePolicy
 from dw_core.metrics import NOOP_METRICS, InMemoryMetrics
 from dw_core.plugins import (
     BUILTIN_PLUGINS,
@@ -82,9 +83,7 @@ def test_worker_interceptors_in_registration_order(pm: pluggy.PluginManager) -> 
     ]
 
 
-def test_a_plugin_can_override_a_builtin_by_registering_later(
-    pm: pluggy.PluginManager, tmp_path: Path
-) -> None:
+def test_a_plugin_can_override_a_builtin_by_registering_later(pm: pluggy.PluginManager) -> None:
     class Recorder:
         @hookimpl
         def dw_metrics_recorder(self, name: str) -> Any:
@@ -96,7 +95,7 @@ def test_a_plugin_can_override_a_builtin_by_registering_later(
 
 
 def test_hooks_are_called_with_keywords_so_implementations_may_take_fewer(
-    pm: pluggy.PluginManager,
+    pm: pluggy.PluginManager, tmp_path: Path
 ) -> None:
     seen: list[dict[str, Any]] = []
 
@@ -109,9 +108,7 @@ def test_hooks_are_called_with_keywords_so_implementations_may_take_fewer(
     pm.register(Minimal(), name="minimal")
     driver = plugins.external_storage_driver(
         "local",
-        policy=__import__("dw_core.external_storage", fromlist=["x"]).ExternalPayloadStoragePolicy(
-            enabled=True, driver="local", reference="/tmp"
-        ),
+        policy=ExternalPayloadStoragePolicy(enabled=True, driver="local", reference=str(tmp_path)),
         options={"local_root": None, "future_option": 1},
         plugin_manager=pm,
     )
