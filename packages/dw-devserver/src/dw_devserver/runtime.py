@@ -41,6 +41,9 @@ class Runtime:
         self.engine: Engine = Engine(self)
         self.queries: QueryBroker = QueryBroker(self)
         self.server_capabilities: dict[str, Any] = cluster_info.server_capabilities(config)
+        #: (namespace, worker_id, poll_request_id) -> (task body, expiry): a retried workflow-task
+        #: poll gets back the task its first attempt already leased
+        self.poll_cache: dict[tuple[str, str, str], tuple[dict[str, Any], float]] = {}
         self._seed_default_namespace()
         self.scheduler.add_tick(self.engine.tick, "engine")
 

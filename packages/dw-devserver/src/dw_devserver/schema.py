@@ -213,4 +213,17 @@ CREATE TABLE IF NOT EXISTS updates (
     closed_at REAL
 );
 CREATE INDEX IF NOT EXISTS updates_by_run ON updates (run_id, status);
+
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    type TEXT,
+    ref_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    PRIMARY KEY (run_id, sequence)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS steps_by_batch ON steps (run_id, batch_id);
+CREATE INDEX IF NOT EXISTS steps_by_ref ON steps (ref_id);
 """
