@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-
 from dw_devserver.app import create_app
 from dw_devserver.config import ServerConfig
 from dw_devserver.runtime import Runtime
