@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
@@ -47,6 +47,7 @@ from dw_core.payload_size import (
 
 if TYPE_CHECKING:
     from dw_core.external_storage import ExternalPayloadCache, ExternalStorageDriver
+    from dw_core.plugins import PayloadCodec
 
 __all__ = [
     "AVRO_CODEC",
@@ -125,8 +126,8 @@ def _to_json_text(value: Any, codec: str) -> str:
 
 def _unsupported_encode(codec: object) -> UnsupportedPayloadCodecError:
     return UnsupportedPayloadCodecError(
-        f"Unsupported payload codec {codec!r}; this SDK encodes {SUPPORTED_CODECS!r}. "
-        f"Use codec={AVRO_CODEC!r} (the default, understood by every runtime)",
+        f"Unsupported payload codec {codec!r}; this SDK encodes {SUPPORTED_CODECS!r} and no installed "
+        f"plugin provides it. Use codec={AVRO_CODEC!r} (the default, understood by every runtime)",
         codec=codec if isinstance(codec, str) else None,
     )
 
@@ -136,7 +137,37 @@ def _encode_blob(value: Any, codec: str) -> str:
         return _encode_avro_blob(_to_json_text(value, codec))
     if codec == JSON_CODEC:
         return _to_json_text(value, codec)
-    raise _unsupported_encode(codec)
+    plugin = _plugin_codec(codec, _unsupported_encode)
+    try:
+        blob = plugin.encode(value)
+    except PayloadCodecError:
+        raise
+    except Exception as exc:
+        raise PayloadEncodeError(
+            f"payload codec {codec!r} (from a plugin) failed to encode the value: {exc!r}", codec=codec
+        ) from exc
+    if not isinstance(blob, str):
+        raise PayloadEncodeError(
+            f"payload codec {codec!r} (from a plugin) returned {type(blob).__name__}, not blob text; "
+            "fix the plugin's encode() to return str",
+            codec=codec,
+        )
+    return blob
+
+
+def _plugin_codec(
+    codec: object, unsupported: Callable[[object], UnsupportedPayloadCodecError]
+) -> PayloadCodec:
+    """A third-party codec registered through the plugin system, else ``unsupported(codec)``."""
+    if not isinstance(codec, str) or not codec:
+        raise unsupported(codec)
+    # Imported here: loading plugins (entry points) is only worth it for a codec we do not know.
+    from dw_core.plugins import PluginNotFoundError, payload_codec
+
+    try:
+        return payload_codec(codec)
+    except PluginNotFoundError as exc:
+        raise unsupported(codec) from exc
 
 
 def encode(
@@ -170,7 +201,7 @@ def encode_many(
 ) -> list[str]:
     """Encode each value with the same codec; ``warning_context`` is one context or one per value."""
     if codec not in SUPPORTED_CODECS:
-        raise _unsupported_encode(codec)
+        _plugin_codec(codec, _unsupported_encode)  # fail before encoding anything
     contexts = per_value_contexts(warning_context, len(values))
     blobs = [_encode_blob(value, codec) for value in values]
     if size_warning is not None:
@@ -282,7 +313,8 @@ def _parse_json(text: str, codec: str, blob: str) -> Any:
 
 def _unsupported_decode(codec: object) -> UnsupportedPayloadCodecError:
     return UnsupportedPayloadCodecError(
-        f"Cannot decode payload with codec {codec!r}: this SDK supports {SUPPORTED_CODECS!r}. Start the "
+        f"Cannot decode payload with codec {codec!r}: this SDK supports {SUPPORTED_CODECS!r} and no "
+        "installed plugin provides it. Start the "
         "workflow with a compatible codec, or send an explicit {'codec': 'avro', 'blob': '...'} envelope",
         codec=codec if isinstance(codec, str) else None,
     )
@@ -320,13 +352,25 @@ def decode(blob: str | None, codec: str | None = None) -> Any:
         if type(blob) is not str:
             blob = _as_text(blob, JSON_CODEC)
         return _parse_json(blob, JSON_CODEC, blob)
-    raise _unsupported_decode(codec)
+    plugin = _plugin_codec(codec, _unsupported_decode)
+    if type(blob) is not str:
+        blob = _as_text(blob, codec)
+    try:
+        return plugin.decode(blob)
+    except PayloadCodecError:
+        raise
+    except Exception as exc:
+        raise PayloadDecodeError(
+            f"payload codec {codec!r} (from a plugin) failed to decode the blob: {exc!r}",
+            codec=codec,
+            payload_head=blob[:PAYLOAD_HEAD_CHARS],
+        ) from exc
 
 
 def decode_many(blobs: Sequence[str | None], codec: str | None = None) -> list[Any]:
     """Decode each blob with the same codec."""
     if codec is not None and codec not in SUPPORTED_CODECS:
-        raise _unsupported_decode(codec)
+        _plugin_codec(codec, _unsupported_decode)  # fail before decoding anything
     return [decode(blob, codec) for blob in blobs]
 
 
