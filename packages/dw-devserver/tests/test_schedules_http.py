@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -12,9 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from dw_devserver.app import create_app
-from dw_devserver.config import ServerConfig
+from dw_devserver import DevServer, ServerConfig
 from dw_devserver.runtime import Runtime
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "control-plane"
@@ -26,25 +22,6 @@ TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": 
 def fixture(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / f"{name}-parity.json").read_text())
     return data
-
-
-@contextlib.asynccontextmanager
-async def serve(config: ServerConfig) -> AsyncIterator[tuple[str, Runtime]]:
-    """The real app under uvicorn on an ephemeral 127.0.0.1 port, in this event loop."""
-    app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "dev server did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", app.state.runtime
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
 
 
 class Api:
@@ -74,8 +51,8 @@ def snapshot(rt: Runtime) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[str, Runtime]]:
-    async with serve(ServerConfig(role_tokens=TOKENS, virtual_clock=True)) as running:
-        yield running
+    async with DevServer.start(virtual_clock=True, config=ServerConfig(role_tokens=TOKENS)) as running:
+        yield running.url, running.runtime
 
 
 @pytest.fixture
