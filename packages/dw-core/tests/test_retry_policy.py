@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -332,3 +336,59 @@ def test_child_policy_has_same_wire_form_and_round_trips() -> None:
     assert again.to_dict() == wire
     with pytest.raises(RetryPolicyError):
         ActivityRetryPolicy.from_dict(["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+# -- wire parity with the published SDK ------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _reference_python() -> str:
+    result = subprocess.run(
+        [sys.executable, "tools/dev.py", "ref-venv"], cwd=REPO, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+_REFERENCE_WIRE_SCRIPT = """
+import json, sys
+from durable_workflow.workflow import ActivityRetryPolicy
+print(json.dumps([ActivityRetryPolicy(**kwargs).to_dict() for kwargs in json.load(sys.stdin)]))
+"""
+
+
+def _policy_grid() -> list[dict[str, Any]]:
+    grid: list[dict[str, Any]] = []
+    for max_attempts in (1, 2, 3, 5, 8):
+        for initial in (0, 0.25, 1, 1.5, 2.3):
+            for coefficient in (1, 1.5, 2, 3):
+                for maximum in (None, 0, 1, 4.5, 10):
+                    grid.append(
+                        {
+                            "max_attempts": max_attempts,
+                            "initial_interval_seconds": initial,
+                            "backoff_coefficient": coefficient,
+                            "maximum_interval_seconds": maximum,
+                        }
+                    )
+    grid.append({"max_attempts": 4, "backoff_seconds": [5, -2, 7.9, 0]})
+    grid.append({"non_retryable_error_types": ["ValueError", "", "  ", " KeyError"]})
+    return grid
+
+
+@pytest.mark.reference_sdk
+def test_activity_retry_policy_wire_form_matches_published_sdk() -> None:
+    grid = _policy_grid()
+    result = subprocess.run(
+        [_reference_python(), "-c", _REFERENCE_WIRE_SCRIPT],
+        input=json.dumps(grid),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    theirs = json.loads(result.stdout)
+    ours = [ActivityRetryPolicy(**kwargs).to_dict() for kwargs in grid]
+    mismatches = [(kwargs, o, t) for kwargs, o, t in zip(grid, ours, theirs, strict=True) if o != t]
+    assert not mismatches, mismatches[:5]
