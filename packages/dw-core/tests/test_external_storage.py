@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -308,3 +311,87 @@ def test_cache_byte_accounting_survives_concurrent_use() -> None:
     assert len(cache) <= 50 and cache.current_bytes <= 400
     every_ref = [_r(n * 1000 + i) for n in range(4) for i in range(80)]
     assert cache.current_bytes == sum(len(cache.get(ref) or b"") for ref in every_ref)
+
+
+# -- interoperability with the published SDK ---------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _reference_python() -> str:
+    result = subprocess.run(
+        [sys.executable, "tools/dev.py", "ref-venv"], cwd=REPO, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+_REFERENCE_SCRIPT = """
+import json, sys
+from durable_workflow.external_storage import (
+    ExternalPayloadReference, LocalFilesystemExternalStorage, fetch_external_payload, store_external_payload,
+)
+job = json.load(sys.stdin)
+driver = LocalFilesystemExternalStorage(job["root"])
+stored = store_external_payload(driver, job["data"].encode(), codec="avro").to_dict()
+read_back = fetch_external_payload(driver, ExternalPayloadReference.from_dict(job["ours"])).decode()
+verdicts = []
+for candidate in job["candidates"]:
+    try:
+        ExternalPayloadReference.from_dict(candidate)
+        verdicts.append(True)
+    except ValueError:
+        verdicts.append(False)
+print(json.dumps({"stored": stored, "read_back": read_back, "verdicts": verdicts}))
+"""
+
+_CANDIDATES: list[Any] = [
+    _ref(),
+    _ref(expires_at="2026-01-31T12:00:00Z"),
+    _ref(expires_at="2026-01-31T12:00:00+05:30"),
+    _ref(expires_at="2026-01-31T12:00:00"),
+    _ref(expires_at="nope"),
+    _ref(schema="other"),
+    _ref(uri=""),
+    _ref(sha256="a" * 63),
+    _ref(sha256="z" * 64),
+    _ref(size_bytes=-1),
+    _ref(size_bytes="5"),
+    _ref(codec=""),
+    ["list"],
+]
+
+
+@pytest.mark.reference_sdk
+def test_payloads_cross_read_with_the_published_sdk(tmp_path: Path) -> None:
+    driver = LocalFilesystemExternalStorage(tmp_path)
+    ours = store_external_payload(driver, b"written by dw-core", codec="avro")
+    job = {
+        "root": str(tmp_path),
+        "data": "written by 0.4.84",
+        "ours": ours.to_dict(),
+        "candidates": _CANDIDATES,
+    }
+    result = subprocess.run(
+        [_reference_python(), "-c", _REFERENCE_SCRIPT],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    # Same layout and URIs: a payload the published SDK stored is readable here, and the reverse.
+    assert report["read_back"] == "written by dw-core"
+    theirs = ExternalPayloadReference.from_dict(report["stored"])
+    assert fetch_external_payload(driver, theirs) == b"written by 0.4.84"
+    assert theirs.uri.startswith(tmp_path.resolve().as_uri() + "/avro/")
+    # Same validation verdicts on the wire form.
+    ours_verdicts = []
+    for candidate in _CANDIDATES:
+        try:
+            ExternalPayloadReference.from_dict(candidate)
+            ours_verdicts.append(True)
+        except ValueError:
+            ours_verdicts.append(False)
+    assert ours_verdicts == report["verdicts"]
