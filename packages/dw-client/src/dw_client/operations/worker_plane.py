@@ -42,6 +42,18 @@ def _check_positive(name: str, value: int | None) -> None:
         raise ValueError(f"{name} must be at least 1, got {value}")
 
 
+def _check_page_size(history_page_size: int | None) -> None:
+    if history_page_size is None:
+        return
+    if isinstance(history_page_size, bool) or not isinstance(history_page_size, int):
+        raise TypeError(f"history_page_size must be an int, got {type(history_page_size).__name__}")
+    if not 1 <= history_page_size <= protocol.MAX_HISTORY_PAGE_SIZE:
+        raise ValueError(
+            f"history_page_size must be between 1 and {protocol.MAX_HISTORY_PAGE_SIZE}, "
+            f"got {history_page_size}"
+        )
+
+
 class WorkerPlaneOperations(ClientCore):
     """Worker-plane calls (mixed into ``Client``)."""
 
@@ -135,16 +147,24 @@ class WorkerPlaneOperations(ClientCore):
         return await self._worker_call("/heartbeat", body, context=ErrorContext("worker", worker_id))
 
     async def _poll(
-        self, route: str, prefix: str, worker_id: str, task_queue: str, timeout: float, build_id: str | None
+        self,
+        route: str,
+        prefix: str,
+        worker_id: str,
+        task_queue: str,
+        timeout: float,
+        build_id: str | None,
+        history_page_size: int | None = None,
     ) -> dict[str, Any] | None:
         if timeout <= 0:
             raise ValueError(f"poll timeout must be positive, got {timeout}")
-        body = {
+        _check_page_size(history_page_size)
+        body: dict[str, Any] = {
             "worker_id": worker_id,
             "task_queue": task_queue,
             "poll_request_id": prefix + secrets.token_hex(16),
         }
-        body.update(drop_none(build_id=build_id or None))
+        body.update(drop_none(build_id=build_id or None, history_page_size=history_page_size))
         # A long poll that times out has simply found nothing; one more try with the same
         # poll_request_id picks up a task the server may have leased to the first attempt.
         for attempt in range(2):
@@ -171,8 +191,13 @@ class WorkerPlaneOperations(ClientCore):
         task_queue: str,
         timeout: float = DEFAULT_POLL_TIMEOUT_SECONDS,
         build_id: str | None = None,
+        history_page_size: int | None = None,
     ) -> dict[str, Any] | None:
-        """Long-poll for a workflow task; ``None`` when none arrived within ``timeout`` seconds."""
+        """Long-poll for a workflow task; ``None`` when none arrived within ``timeout`` seconds.
+
+        ``history_page_size`` (1..1000) bounds the first history page the task carries; the rest
+        is fetched with :meth:`workflow_task_history`.
+        """
         return await self._poll(
             "/workflow-tasks/poll",
             protocol.WORKFLOW_POLL_REQUEST_PREFIX,
@@ -180,6 +205,7 @@ class WorkerPlaneOperations(ClientCore):
             task_queue,
             timeout,
             build_id,
+            history_page_size,
         )
 
     async def poll_activity_task(
@@ -221,6 +247,7 @@ class WorkerPlaneOperations(ClientCore):
         page_token: str | None = None,
         lease_owner: str,
         workflow_task_attempt: int,
+        history_page_size: int | None = None,
     ) -> Any:
         """The next page of a leased workflow task's history.
 
@@ -236,13 +263,16 @@ class WorkerPlaneOperations(ClientCore):
             raise ValueError(
                 "workflow_task_history needs the next_history_page_token from the task or last page"
             )
+        _check_page_size(history_page_size)
+        body: dict[str, Any] = {
+            "next_history_page_token": token,
+            "lease_owner": lease_owner,
+            "workflow_task_attempt": workflow_task_attempt,
+        }
+        body.update(drop_none(history_page_size=history_page_size))
         return await self._worker_call(
             "/workflow-tasks/{task_id}/history",
-            {
-                "next_history_page_token": token,
-                "lease_owner": lease_owner,
-                "workflow_task_attempt": workflow_task_attempt,
-            },
+            body,
             path_params={"task_id": task_id},
             context=_task_ctx(task_id),
         )
