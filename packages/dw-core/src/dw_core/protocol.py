@@ -262,6 +262,8 @@ STATUS_BUCKETS: Final[frozenset[str]] = frozenset(
 CLOSED_REASON_CONTINUED: Final = "continued"
 CLOSED_REASON_TIMED_OUT: Final = "timed_out"
 
+# Task row statuses as the engine reports them (``task_status``); only ``leased`` and ``completed``
+# appear verbatim in the recorded fixtures, the others follow the engine's task lifecycle.
 TASK_STATUS_READY: Final = "ready"
 TASK_STATUS_LEASED: Final = "leased"
 TASK_STATUS_COMPLETED: Final = "completed"

@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from dw_core.errors import ServerError
+
 __all__ = [
     "ActivityRetryPolicy",
     "ChildWorkflowRetryPolicy",
@@ -76,8 +78,6 @@ def _retryable_status(code: int) -> bool:
 
 
 def _builtin_classification(exc: BaseException) -> bool:
-    from dw_core.errors import ServerError  # local: errors must stay importable on its own
-
     mro = type(exc).__mro__
     if any(_is_httpx_class(cls, _HTTPX_RETRYABLE_CLASS_NAMES) for cls in mro):
         return True
