@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -368,3 +372,82 @@ def test_non_json_body_is_passed_as_text() -> None:
     exc = error_from_response(500, "<html>oops</html>")
     assert isinstance(exc, ServerError) and exc.body == "<html>oops</html>"
     assert exc.message == "<html>oops</html>"
+
+
+# -- parity with the published SDK where we do not deliberately differ ----------------------------------
+
+REPO = Path(__file__).resolve().parents[3]
+
+# (status, body, context resource, context id); ids without "workflow" avoid the reference quirk.
+PARITY_CASES: list[tuple[int, Any, str | None, str]] = [
+    (401, {"reason": "unauthorized", "message": "Invalid token."}, None, ""),
+    (401, "", None, ""),
+    (404, {"reason": "unknown_signal", "message": "no"}, "workflow", "order-1"),
+    (404, {"reason": "query_not_found"}, "workflow", "order-1"),
+    (404, {"reason": "rejected_unknown_query", "message": "m"}, "workflow", "order-1"),
+    (404, {"reason": "schedule_not_found"}, "schedule", "nightly"),
+    (404, {"reason": "instance_not_found", "message": "gone"}, "workflow", "order-1"),
+    (404, {"reason": "workflow_not_found"}, "workflow", "order-1"),
+    (404, {"reason": "not_found"}, None, "x"),
+    (409, {"reason": "schedule_already_exists"}, "schedule", "nightly"),
+    (409, {"reason": "duplicate_not_allowed"}, "workflow", "order-1"),
+    (409, {"reason": "run_not_active", "control_plane": {"operation": "signal"}}, "workflow", "o"),
+    (409, {"reason": "run_not_active", "control_plane_operation": "query"}, "workflow", "o"),
+    (409, {"reason": "query_rejected", "message": "m"}, "workflow", "o"),
+    (409, {"reason": "query_worker_unavailable"}, "workflow", "o"),
+    (409, {"reason": "update_rejected"}, "workflow", "o"),
+    (409, {"reason": "update_rejected", "message": "no way"}, "workflow", "o"),
+    (409, {"reason": "namespace_already_exists"}, "namespace", "billing"),
+    (422, {"reason": "invalid_signal_arguments", "validation_errors": {"a": ["x"]}}, "workflow", "o"),
+    (422, {"reason": "invalid_query_arguments", "errors": {"a": ["x"]}}, "workflow", "o"),
+    (422, {"message": "The name field is required.", "errors": {"name": ["required"]}}, None, ""),
+    (422, {"message": "m", "errors": {}}, None, ""),
+    (504, {"reason": "query_worker_timeout"}, "workflow", "o"),
+    (504, {"reason": "gateway"}, None, ""),
+    (400, {"reason": "missing_control_plane_version"}, None, ""),
+    (403, {"reason": "forbidden", "role": "worker"}, None, ""),
+    (429, {"reason": "query_task_queue_full"}, None, ""),
+    (500, "<html>boom</html>", None, ""),
+    (503, {"reason": "query_task_queue_unavailable"}, None, ""),
+]
+
+_REFERENCE_MAPPING_SCRIPT = """
+import json, sys
+from durable_workflow.errors import _raise_for_status
+out = []
+for status, body, context in json.load(sys.stdin):
+    try:
+        _raise_for_status(status, body, context=context)
+        out.append(None)
+    except Exception as exc:
+        out.append([type(exc).__name__, str(exc)])
+print(json.dumps(out))
+"""
+
+
+def _reference_python() -> str:
+    result = subprocess.run(
+        [sys.executable, "tools/dev.py", "ref-venv"], cwd=REPO, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.reference_sdk
+def test_mapping_agrees_with_published_sdk_outside_its_quirks() -> None:
+    job = [[status, body, context_id] for status, body, _, context_id in PARITY_CASES]
+    result = subprocess.run(
+        [_reference_python(), "-c", _REFERENCE_MAPPING_SCRIPT],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    theirs = json.loads(result.stdout)
+    ours = []
+    for status, body, resource, context_id in PARITY_CASES:
+        exc = error_from_response(status, body, context=ErrorContext(resource, context_id))
+        ours.append([type(exc).__name__, str(exc)])
+    mismatches = [(case, o, t) for case, o, t in zip(PARITY_CASES, ours, theirs, strict=True) if o != t]
+    assert not mismatches, mismatches

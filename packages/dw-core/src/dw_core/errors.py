@@ -496,16 +496,16 @@ def error_from_response(
     operation = _operation(body, ctx)
 
     def receiver_failure(cls: type[_ReceiverFailure], default: str) -> _ReceiverFailure:
-        return cls(message or reason or default, reason=reason, status=status, body=body)
+        return cls(message or default, reason=reason, status=status, body=body)
 
     error: DurableWorkflowError | None = None
     if status == 401:
         error = Unauthorized(message or "unauthorized")
     elif status == 404:
         if reason == "unknown_signal":
-            error = receiver_failure(SignalFailed, "unknown signal")
+            error = receiver_failure(SignalFailed, "signal not found")
         elif reason in _QUERY_NOT_FOUND_REASONS:
-            error = receiver_failure(QueryFailed, "unknown query")
+            error = receiver_failure(QueryFailed, "query not found")
         elif reason == "unknown_update":
             error = UpdateRejected(message or "unknown update")
         elif reason == "schedule_not_found":
@@ -522,22 +522,25 @@ def error_from_response(
         ):
             error = WorkflowAlreadyStarted(_resource_id(ctx, "workflow", body, "workflow_id"))
         elif reason == "update_rejected" or operation == "update":
-            error = UpdateRejected(message or reason or "update rejected")
+            error = UpdateRejected(
+                message
+                or (
+                    "update rejected" if reason in (None, "update_rejected") else f"update rejected: {reason}"
+                )
+            )
         elif reason == "run_not_active" and operation == "signal":
-            error = receiver_failure(SignalFailed, "run not active")
-        elif reason == "run_not_active" and operation == "query":
-            error = receiver_failure(QueryFailed, "run not active")
-        elif reason in _QUERY_CONFLICT_REASONS:
+            error = receiver_failure(SignalFailed, "signal rejected")
+        elif (reason == "run_not_active" and operation == "query") or reason in _QUERY_CONFLICT_REASONS:
             error = receiver_failure(QueryFailed, "query rejected")
     elif status == 422:
         if reason == "invalid_signal_arguments":
-            error = receiver_failure(SignalFailed, "invalid signal arguments")
+            error = receiver_failure(SignalFailed, "signal argument validation failed")
         elif reason == "invalid_query_arguments":
-            error = receiver_failure(QueryFailed, "invalid query arguments")
+            error = receiver_failure(QueryFailed, "query argument validation failed")
         else:
             error = InvalidArgument(message or reason or "invalid argument", _body_validation_errors(body))
     elif status == 504 and reason in _QUERY_TIMEOUT_REASONS:
-        error = receiver_failure(QueryFailed, "query timed out")
+        error = receiver_failure(QueryFailed, "query worker timed out")
 
     if error is None:
         return ServerError(status, body)
