@@ -23,6 +23,8 @@ from dw_core.external_storage import (
     payload_object_key,
     store_external_payload,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 SHA = "a" * 64
 
@@ -395,3 +397,35 @@ def test_payloads_cross_read_with_the_published_sdk(tmp_path: Path) -> None:
         except ValueError:
             ours_verdicts.append(False)
     assert ours_verdicts == report["verdicts"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    max_entries=st.integers(min_value=1, max_value=6),
+    max_bytes=st.integers(min_value=1, max_value=40),
+    operations=st.lists(
+        st.tuples(st.sampled_from(["put", "get", "discard"]), st.integers(0, 9), st.integers(0, 20)),
+        max_size=60,
+    ),
+)
+def test_cache_invariants_hold_for_any_operation_sequence(
+    max_entries: int, max_bytes: int, operations: list[tuple[str, int, int]]
+) -> None:
+    cache = ExternalPayloadCache(max_entries=max_entries, max_bytes=max_bytes)
+    model: dict[int, bytes] = {}  # what a correct cache may still hold
+    for op, n, size in operations:
+        if op == "put":
+            cache.put(_r(n), bytes([n]) * size)
+            model[n] = bytes([n]) * size
+        elif op == "get":
+            got = cache.get(_r(n))
+            assert got is None or got == model.get(n)  # never stale or foreign bytes
+        else:
+            cache.discard(_r(n))
+            model.pop(n, None)
+        held = {i: cache.get(_r(i)) for i in range(10)}
+        assert len(cache) <= max_entries
+        assert cache.current_bytes <= max_bytes
+        assert cache.current_bytes == sum(len(v) for v in held.values() if v is not None)
+    if operations and operations[-1][0] == "put" and operations[-1][2] <= max_bytes:
+        assert cache.get(_r(operations[-1][1])) is not None  # the newest fitting item is kept
