@@ -86,7 +86,7 @@ class InMemoryMetrics:
 
     counters: dict[MetricKey, float] = field(default_factory=dict)
     histograms: dict[MetricKey, list[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def increment(self, name: str, value: float = 1.0, tags: MetricTags | None = None) -> None:
         """Add ``value`` to the counter ``name`` with ``tags``."""
