@@ -1,0 +1,420 @@
+"""Worker plane over real HTTP with a raw-HTTP worker: tasks, leases, retries, timeouts, timers,
+conditions, signals, updates, queries, and the guards that reject bad calls."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+from dw_devserver import DevServer
+from dw_devserver.codec import decode_avro, encode_avro
+
+Http = Any
+
+
+def env(value: Any) -> dict[str, str]:
+    return {"codec": "avro", "blob": encode_avro(value)}
+
+
+class RawWorker:
+    """The smallest worker: registers, polls, completes, exactly as the wire protocol says."""
+
+    def __init__(self, wp: Http, worker_id: str = "w1", queue: str = "q") -> None:
+        self.wp = wp
+        self.worker_id = worker_id
+        self.queue = queue
+
+    async def register(self, **extra: Any) -> httpx.Response:
+        return await self.wp.post("/worker/register", {"worker_id": self.worker_id, "task_queue": self.queue,
+                                                        "runtime": "python", **extra})  # fmt: skip
+
+    async def poll(self, family: str = "workflow") -> dict[str, Any] | None:
+        r = await self.wp.post(f"/worker/{family}-tasks/poll", {"worker_id": self.worker_id, "task_queue": self.queue})
+        assert r.status_code == 200, r.text
+        task: dict[str, Any] | None = r.json()["task"]
+        return task
+
+    async def complete(self, task: dict[str, Any], *commands: dict[str, Any]) -> httpx.Response:
+        return await self.wp.post(f"/worker/workflow-tasks/{task['task_id']}/complete", {
+            "lease_owner": self.worker_id, "workflow_task_attempt": task["workflow_task_attempt"],
+            "commands": list(commands)})  # fmt: skip
+
+    async def activity(self, task: dict[str, Any], outcome: str, **body: Any) -> httpx.Response:
+        return await self.wp.post(f"/worker/activity-tasks/{task['task_id']}/{outcome}", {
+            "activity_attempt_id": task["activity_attempt_id"], "lease_owner": self.worker_id, **body})  # fmt: skip
+
+
+async def started(api: Http, wid: str = "wf", **extra: Any) -> str:
+    body = {"workflow_id": wid, "workflow_type": "greeter", "task_queue": "q", "input": env(["world"]), **extra}
+    r = await api.post("/workflows", body)
+    assert r.status_code == 201, r.text
+    run_id: str = r.json()["run_id"]
+    return run_id
+
+
+async def history(api: Http, wid: str) -> list[dict[str, Any]]:
+    run_id = (await api.get(f"/workflows/{wid}")).json()["run_id"]
+    events: list[dict[str, Any]] = (await api.get(f"/workflows/{wid}/runs/{run_id}/history",
+                                                  params={"page_size": 1000})).json()["events"]  # fmt: skip
+    return events
+
+
+def types(events: list[dict[str, Any]]) -> list[str]:
+    return [e["event_type"] for e in events]
+
+
+async def test_single_activity_story_matches_the_worked_example(api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    assert (await w.register()).status_code == 201
+    await started(api)
+    task = await w.poll()
+    assert task is not None and task["workflow_task_attempt"] == 1 and task["payload_codec"] == "avro"
+    assert decode_avro(task["arguments"]["blob"]) == ["world"]
+    assert types(task["history_events"]) == ["StartAccepted", "WorkflowStarted"]
+    assert task["history_events"][1]["payload"]["timestamp"].endswith("Z")
+    r = await w.complete(task, {"type": "schedule_activity", "activity_type": "greet", "queue": "q",
+                                "arguments": env(["world"])})  # fmt: skip
+    assert r.status_code == 200 and r.json()["run_status"] == "waiting", r.text
+    assert r.headers["X-Durable-Workflow-Protocol-Version"] and "server_capabilities" in r.json()
+    act = await w.poll("activity")
+    assert act is not None and act["activity_type"] == "greet" and act["attempt_number"] == 1
+    assert act["payload_codec"] == "avro" and decode_avro(act["arguments"]["blob"]) == ["world"]
+    result = env({"greeting": "Hello, world!"})
+    assert (await w.activity(act, "complete", result=result)).status_code == 200
+    task2 = await w.poll()
+    assert task2 is not None and task2["resume_source_kind"] == "activity_execution"
+    hist = task2["history_events"]
+    assert types(hist) == ["StartAccepted", "WorkflowStarted", "ActivityScheduled", "ActivityStarted",
+                           "ActivityCompleted"]  # fmt: skip
+    assert [e["sequence"] for e in hist] == [1, 2, 3, 4, 5]
+    assert {e["payload"]["sequence"] for e in hist[2:]} == {3}
+    assert hist[4]["payload"]["result"] == result["blob"] and hist[4]["payload"]["payload_codec"] == "avro"
+    assert (await w.complete(task2, {"type": "complete_workflow", "result": result})).status_code == 200
+    events = await history(api, "wf")
+    assert events[-1]["event_type"] == "WorkflowCompleted" and events[-1]["payload"]["output"] == result["blob"]
+    desc = (await api.get("/workflows/wf")).json()
+    assert desc["status"] == "completed" and desc["output"] == {"greeting": "Hello, world!"}
+    # a finished task cannot be completed twice
+    again = await w.complete(task2, {"type": "complete_workflow", "result": result})
+    assert again.status_code == 409 and again.json()["reason"] == "run_closed"
+
+
+async def test_activity_retries_backoff_and_non_retryable(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, {"type": "schedule_activity", "activity_type": "flaky", "retry_policy": {
+        "max_attempts": 3, "backoff_seconds": [5, 10], "non_retryable_error_types": ["Fatal"]}})  # fmt: skip
+    act1 = await w.poll("activity")
+    assert act1 is not None and act1["retry_policy"]["max_attempts"] == 3
+    r = await w.activity(act1, "fail", failure={"message": "boom", "type": "Oops"})
+    assert r.status_code == 200, r.text
+    assert await w.poll("activity") is None  # backoff of 5 s not over
+    await dev.skip(5)
+    act2 = await w.poll("activity")
+    assert act2 is not None and act2["attempt_number"] == 2 and act2["task_id"] != act1["task_id"]
+    stale = await w.activity(act1, "complete", result=env(1))
+    assert stale.status_code == 409 and stale.json()["outcome"] == "ignored"
+    r = await w.activity(act2, "fail", failure={"message": "fatal", "type": "Fatal"})
+    assert r.status_code == 200
+    events = await history(api, "wf")
+    assert types(events).count("ActivityRetryScheduled") == 1
+    failed = events[-1]
+    assert failed["event_type"] == "ActivityFailed" and failed["payload"]["non_retryable"] is True
+    assert failed["payload"]["exception_type"] == "Fatal" and failed["payload"]["message"] == "fatal"
+    assert await w.poll() is not None  # the workflow is resumed to handle the failure
+
+
+async def test_activity_timeouts_and_heartbeats(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    r = await w.complete(task, {"type": "schedule_activity", "activity_type": "slow", "start_to_close_timeout": 30,
+                                "heartbeat_timeout": 10, "retry_policy": {"max_attempts": 2}})  # fmt: skip
+    assert r.status_code == 200, r.text
+    act = await w.poll("activity")
+    assert act is not None and set(act["deadlines"]) == {"start_to_close", "heartbeat"}
+    await dev.skip(8)
+    hb = await w.activity(act, "heartbeat", details={"done": 1})
+    assert hb.json()["can_continue"] is True and hb.json()["cancel_requested"] is False
+    await dev.skip(8)  # 16 s after start but only 8 s after the heartbeat
+    assert (await w.activity(act, "heartbeat")).json()["can_continue"] is True
+    await dev.skip(11)  # heartbeat timeout -> retry
+    act2 = await w.poll("activity")
+    assert act2 is not None and act2["attempt_number"] == 2
+    await dev.skip(31)  # start-to-close on the last attempt -> timed out for good
+    events = await history(api, "wf")
+    assert "ActivityHeartbeatRecorded" in types(events)
+    retry = next(e for e in events if e["event_type"] == "ActivityRetryScheduled")
+    assert retry["payload"]["timeout_kind"] == "heartbeat"
+    assert events[-1]["event_type"] == "ActivityTimedOut" and events[-1]["payload"]["timeout_kind"] == "start_to_close"
+    late = await w.activity(act2, "complete", result=env(1))
+    assert late.status_code == 409
+
+
+async def test_schedule_to_start_timeout(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, {"type": "schedule_activity", "activity_type": "never", "schedule_to_start_timeout": 20})
+    await dev.skip(21)
+    events = await history(api, "wf")
+    assert events[-1]["event_type"] == "ActivityTimedOut"
+    assert events[-1]["payload"]["timeout_kind"] == "schedule_to_start"
+    assert await w.poll("activity") is None
+
+
+async def test_timer_and_condition_wait_timeout(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, {"type": "start_timer", "delay_seconds": 3600})
+    assert await w.poll() is None
+    await dev.skip(3600)
+    task = await w.poll()
+    assert task is not None and task["history_events"][-1]["event_type"] == "TimerFired"
+    await w.complete(task, {"type": "open_condition_wait", "condition_key": "k",
+                            "condition_definition_fingerprint": "sha256:ab", "timeout_seconds": 5})  # fmt: skip
+    await dev.skip(5)
+    task = await w.poll()
+    assert task is not None
+    fired = task["history_events"][-1]
+    assert fired["event_type"] == "TimerFired" and fired["payload"]["timer_kind"] == "condition_timeout"
+    opened = next(e for e in task["history_events"] if e["event_type"] == "ConditionWaitOpened")
+    assert fired["payload"]["condition_wait_id"] == opened["payload"]["condition_wait_id"]
+    assert fired["payload"]["sequence"] == opened["payload"]["sequence"]
+
+
+async def test_signal_satisfies_condition_and_is_buffered_while_leased(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    # a signal arriving while the first task is leased waits for the next task
+    r = await api.post("/workflows/wf/signal/approve", {"input": env(["ada"])})
+    assert r.status_code == 202 and r.json()["outcome"] == "signal_received"
+    await w.complete(task, {"type": "open_condition_wait", "condition_key": "approval", "timeout_seconds": 60})
+    task = await w.poll()
+    assert task is not None and task["resume_source_kind"] == "workflow_signal"
+    sig = next(e for e in task["history_events"] if e["event_type"] == "SignalReceived")
+    assert sig["payload"]["signal_name"] == "approve" and decode_avro(sig["payload"]["arguments"]) == ["ada"]
+    assert sig["payload"]["payload_codec"] == "avro"
+    await w.complete(task, {"type": "complete_workflow", "result": env("ok")})
+    t = types(await history(api, "wf"))
+    assert t[-3:] == ["ConditionWaitSatisfied", "TimerCancelled", "WorkflowCompleted"]
+    await dev.skip(120)  # the cancelled timeout timer never fires
+    assert "TimerFired" not in types(await history(api, "wf"))
+
+
+async def test_reemitted_pending_activity_is_not_scheduled_twice(api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    cmd = {"type": "schedule_activity", "activity_type": "greet", "arguments": env([1])}
+    await w.complete(task, cmd, {"type": "schedule_activity", "activity_type": "greet", "arguments": env([2])})
+    await api.post("/workflows/wf/signal/poke")
+    task = await w.poll()
+    assert task is not None
+    # what the 0.4.84 SDK does while a step is pending: emit the same yield again
+    r = await w.complete(task, cmd, {"type": "schedule_activity", "activity_type": "greet", "arguments": env([2])})
+    assert r.status_code == 200
+    events = await history(api, "wf")
+    assert types(events).count("ActivityScheduled") == 2
+    first = await w.poll("activity")
+    second = await w.poll("activity")
+    assert first is not None and second is not None and await w.poll("activity") is None
+
+
+async def test_worker_guards_reject_without_side_effects(dev: DevServer, api: Http, wp: Http, snap: Any) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    before = snap(dev.runtime)
+    path = f"/worker/workflow-tasks/{task['task_id']}/complete"
+    ok_cmd = [{"type": "complete_workflow", "result": env(1)}]
+    cases: list[tuple[str, dict[str, Any], dict[str, str] | None, int, str]] = [
+        (path, {"lease_owner": "other", "workflow_task_attempt": 1, "commands": ok_cmd}, None, 409,
+         "lease_owner_mismatch"),
+        (path, {"lease_owner": "w1", "workflow_task_attempt": 2, "commands": ok_cmd}, None, 409,
+         "workflow_task_attempt_mismatch"),
+        ("/worker/workflow-tasks/nope/complete", {"lease_owner": "w1", "workflow_task_attempt": 1,
+                                                  "commands": ok_cmd}, None, 404, "task_not_found"),
+        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": [{"type": "explode"}]}, None, 422,
+         "validation_failed"),
+        (path, {"lease_owner": "w1", "workflow_task_attempt": 1,
+                "commands": [{"type": "start_timer", "delay_seconds": 1, "retry_policy": {"max_attempts": 2}}]},
+         None, 422, "validation_failed"),
+        (path, {"lease_owner": "w1", "workflow_task_attempt": 1,
+                "commands": [{"type": "complete_workflow", "result": {"codec": "json", "blob": "1"}}]}, None, 422,
+         "validation_failed"),
+        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd * 2}, None, 409,
+         "invalid_commands"),
+        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": []}, None, 422, "validation_failed"),
+        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": [
+            {"type": "schedule_activity", "activity_type": "a", "heartbeat_timeout": 20,
+             "start_to_close_timeout": 10}]}, None, 422, "validation_failed"),
+        ("/worker/workflow-tasks/poll", {"worker_id": "ghost", "task_queue": "q"}, None, 412, "worker_not_registered"),
+        ("/worker/workflow-tasks/poll", {"worker_id": "w1", "task_queue": "other"}, None, 409, "task_queue_mismatch"),
+        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd},
+         {"X-Durable-Workflow-Protocol-Version": ""}, 400, "missing_protocol_version"),
+        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd},
+         {"X-Durable-Workflow-Protocol-Version": "2.0"}, 400, "unsupported_protocol_version"),
+        ("/worker/register", {"task_queue": "q", "runtime": "cobol"}, None, 422, "validation_failed"),
+        ("/worker/heartbeat", {"worker_id": "ghost"}, None, 404, "worker_not_registered"),
+    ]  # fmt: skip
+    for p, body, headers, status, reason in cases:
+        r = await wp.post(p, body, headers=headers)
+        assert r.status_code == status and r.json()["reason"] == reason, (p, body, r.text)
+        assert "protocol_version" in r.json()
+    bad = await wp.call("POST", path, "{oops")
+    assert bad.status_code == 400 and bad.json()["reason"] == "malformed_json"
+    assert snap(dev.runtime) == before
+    assert (await w.complete(task, *ok_cmd)).status_code == 200
+
+
+async def test_workflow_task_lease_expiry_and_failure_reoffer(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    await dev.skip(dev.config.workflow_task_lease_seconds + 1)
+    again = await w.poll()
+    assert again is not None and again["task_id"] == task["task_id"] and again["workflow_task_attempt"] == 2
+    late = await w.complete(task, {"type": "complete_workflow", "result": env(1)})
+    assert late.status_code == 409 and late.json()["reason"] == "workflow_task_attempt_mismatch"
+    r = await wp.post(f"/worker/workflow-tasks/{again['task_id']}/fail", {
+        "lease_owner": "w1", "workflow_task_attempt": 2, "failure": {"message": "replay failed", "type": "X"}})  # fmt: skip
+    assert r.status_code == 200 and r.json()["outcome"] == "failed"
+    assert await w.poll() is None  # retried after a backoff, not in a hot loop
+    await dev.skip(5)
+    third = await w.poll()
+    assert third is not None and third["workflow_task_attempt"] == 3
+
+
+async def test_cancel_reaches_running_activity_heartbeat(api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, {"type": "schedule_activity", "activity_type": "long"})
+    act = await w.poll("activity")
+    assert act is not None
+    assert (await api.post("/workflows/wf/cancel", {"reason": "stop"})).json()["outcome"] == "cancelled"
+    hb = (await w.activity(act, "heartbeat")).json()
+    assert hb["cancel_requested"] is True and hb["can_continue"] is False and hb["reason"] == "run_cancelled"
+    t = types(await history(api, "wf"))
+    assert t[-3:] == ["CancelRequested", "ActivityCancelled", "WorkflowCancelled"]
+    r = await w.activity(act, "complete", result=env(1))
+    assert r.status_code == 409 and r.json()["outcome"] == "ignored" and r.json()["reason"] == "run_cancelled"
+
+
+async def test_update_and_query_round_trips(api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, {"type": "open_condition_wait", "condition_key": "k"})
+
+    async def answer_update() -> None:
+        t = await w.poll()
+        assert t is not None and t["workflow_update_id"]
+        accepted = next(e for e in t["history_events"] if e["event_type"] == "UpdateAccepted")
+        assert decode_avro(accepted["payload"]["arguments"]) == ["x"]
+        r = await w.complete(t, {"type": "complete_update", "update_id": t["workflow_update_id"],
+                                 "result": env({"n": 1})})  # fmt: skip
+        assert r.status_code == 200, r.text
+
+    worker = asyncio.create_task(answer_update())
+    r = await api.post("/workflows/wf/update/add", {"input": env(["x"]), "wait_for": "completed",
+                                                    "wait_timeout_seconds": 20})  # fmt: skip
+    await worker
+    assert r.status_code == 200 and r.json()["update_status"] == "completed" and r.json()["result"] == {"n": 1}
+    assert r.json()["outcome"] == "update_completed"
+    follow = await w.poll()  # the update may have satisfied the open condition: the workflow re-checks
+    assert follow is not None and not follow["workflow_update_id"]
+    assert {"UpdateApplied", "UpdateCompleted"} <= set(types(follow["history_events"]))
+    await w.complete(follow, {"type": "open_condition_wait", "condition_key": "k"})
+
+    async def answer_query() -> None:
+        q = await w.poll("query")
+        assert q is not None and q["query_name"] == "status" and q["history_events"]
+        r = await wp.post(f"/worker/query-tasks/{q['query_task_id']}/complete", {
+            "lease_owner": "w1", "query_task_attempt": q["query_task_attempt"], "result": {"state": "waiting"},
+            "result_envelope": env({"state": "waiting"})})  # fmt: skip
+        assert r.status_code == 200, r.text
+
+    answering = asyncio.create_task(answer_query())
+    r = await api.post("/workflows/wf/query/status")
+    await answering
+    assert r.status_code == 200 and r.json()["result"] == {"state": "waiting"}
+
+    async def reject_query() -> None:
+        q = await w.poll("query")
+        assert q is not None
+        await wp.post(f"/worker/query-tasks/{q['query_task_id']}/fail", {
+            "lease_owner": "w1", "query_task_attempt": q["query_task_attempt"],
+            "failure": {"message": "unknown query 'nope'", "reason": "rejected_unknown_query"}})  # fmt: skip
+
+    rejecting = asyncio.create_task(reject_query())
+    r = await api.post("/workflows/wf/query/nope")
+    await rejecting
+    assert r.status_code == 404 and r.json()["reason"] == "rejected_unknown_query"
+
+
+async def test_run_timeout_and_worker_history_paging(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api, run_timeout_seconds=30, execution_timeout_seconds=60)
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, *[{"type": "record_side_effect", "result": encode_avro(i)} for i in range(4)],
+                     {"type": "start_timer", "delay_seconds": 100})  # fmt: skip
+    await api.post("/workflows/wf/signal/s")
+    r = await wp.post("/worker/workflow-tasks/poll", {"worker_id": "w1", "task_queue": "q", "history_page_size": 3})
+    paged = r.json()["task"]
+    assert len(paged["history_events"]) == 3 and paged["next_history_page_token"]
+    page = await wp.post(f"/worker/workflow-tasks/{paged['task_id']}/history", {
+        "lease_owner": "w1", "workflow_task_attempt": 1, "next_history_page_token": paged["next_history_page_token"]})  # fmt: skip
+    assert [e["sequence"] for e in page.json()["history_events"]][0] == 4
+    bad = await wp.post(f"/worker/workflow-tasks/{paged['task_id']}/history", {
+        "lease_owner": "w1", "workflow_task_attempt": 1, "next_history_page_token": "%%%"})  # fmt: skip
+    assert bad.status_code == 400 and bad.json()["reason"] == "invalid_page_token"
+    await dev.skip(31)
+    desc = (await api.get("/workflows/wf")).json()
+    assert desc["status"] == "failed" and desc["closed_reason"] == "timed_out"
+    assert (await history(api, "wf"))[-1]["event_type"] == "WorkflowTimedOut"
+
+
+async def test_long_poll_wakes_when_work_arrives() -> None:
+    async with DevServer.start(long_poll_timeout=20) as dev, httpx.AsyncClient(base_url=dev.url, timeout=30) as c:
+        hdr = {"X-Durable-Workflow-Protocol-Version": "1.1"}
+        await c.post("/api/worker/register", json={"worker_id": "w", "task_queue": "q", "runtime": "python"},
+                     headers=hdr)  # fmt: skip
+        poll = asyncio.create_task(c.post("/api/worker/workflow-tasks/poll", json={"worker_id": "w", "task_queue": "q"},
+                                          headers=hdr))  # fmt: skip
+        await asyncio.sleep(0.3)
+        assert not poll.done()
+        began = time.monotonic()
+        await c.post("/api/workflows", json={"workflow_id": "x", "workflow_type": "t", "task_queue": "q"},
+                     headers={"X-Durable-Workflow-Control-Plane-Version": "2"})  # fmt: skip
+        r = await asyncio.wait_for(poll, 15)
+        assert r.json()["task"]["workflow_id"] == "x"
+        assert time.monotonic() - began < 10  # woke on arrival, long before the 20 s poll timeout
