@@ -231,3 +231,21 @@ def test_missing_avro_library_raises_avro_not_installed(monkeypatch: pytest.Monk
     with pytest.raises(AvroNotInstalledError):
         serializer.decode("AAQ0MgI=", "avro")
     assert serializer.encode([1], "json") == "[1]"  # the json codec needs no avro
+
+
+def test_json_with_surrounding_whitespace_still_decodes() -> None:
+    # The fast scanner path must not change what json.loads accepts.
+    assert serializer.decode(' \n{"a": [1, 2]}\t', "json") == {"a": [1, 2]}
+    raw = b"\x00\x0c [true] \x02"
+    assert serializer.decode(b64(raw), "avro") == [True]
+    with pytest.raises(InvalidPayloadJsonError, match="Extra data"):
+        serializer.decode("[1] [2]", "json")
+
+
+def test_unencodable_int_is_refused_with_its_own_reason() -> None:
+    if not hasattr(sys, "get_int_max_str_digits"):
+        pytest.skip("no int string-conversion limit before Python 3.11")
+    huge = 10 ** (sys.get_int_max_str_digits() + 10)
+    with pytest.raises(PayloadNotJsonSafeError, match="Exceeds the limit") as info:
+        serializer.encode(huge)
+    assert "NaN" not in str(info.value)

@@ -85,11 +85,54 @@ JSON_CODEC: Final = "json"
 AVRO_CODEC: Final = "avro"
 SUPPORTED_CODECS: Final = (JSON_CODEC, AVRO_CODEC)
 
-# One encoder instance for the process: json.dumps() with non-default options builds a new
-# JSONEncoder per call. allow_nan=False: NaN/Infinity tokens are not JSON and other runtimes
+# JSON text rules: compact separators, raw UTF-8 (no \u escapes), '/' unescaped, floats keep their
+# fraction, dict key order kept. allow_nan=False: NaN/Infinity tokens are not JSON and other runtimes
 # (PHP, the server) reject them, so they are refused at the source.
-_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_json_value = json.JSONDecoder().decode
+_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_json_decoder = json.JSONDecoder()
+
+
+def _make_json_text() -> Callable[[Any], str]:
+    """The fastest correct ``value -> JSON text`` available.
+
+    ``JSONEncoder.encode`` builds a fresh C encoder on every call; building it once saves most of
+    the cost for small payloads. It is built without a circular-reference table (a shared table
+    would not be thread-safe), so a cycle surfaces as ``RecursionError``. Falls back to the
+    encoder's own method when the C accelerator is missing or behaves differently.
+    """
+    c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if c_make_encoder is None:  # pragma: no cover - CPython always has the accelerator
+        return _json_encoder.encode
+    one_shot = c_make_encoder(
+        None, _json_encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+
+    def json_text(value: Any) -> str:
+        return "".join(one_shot(value, 0))
+
+    probe: dict[str, Any] = {"k": [None, True, 1, -7, 1.0, 1.5e300, 'ü/\n"', {}, []], "\u2028": {"x": [[]]}}
+    if json_text(probe) != _json_encoder.encode(probe):  # pragma: no cover - defensive
+        return _json_encoder.encode
+    return json_text
+
+
+_json_text = _make_json_text()
+# Set in JSONDecoder.__init__ (the C scanner when available); not declared in typeshed.
+_scan_json: Callable[[str, int], tuple[Any, int]] = _json_decoder.scan_once  # type: ignore[attr-defined]
+
+
+def _json_value(text: str) -> Any:
+    # The scanner alone is ~3x cheaper than JSONDecoder.decode for small texts; anything it does not
+    # consume completely (whitespace, errors) goes through decode() for the exact result or error.
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        return _json_decoder.decode(text)
+    if end == len(text):
+        return value
+    return _json_decoder.decode(text)
+
+
 _encode_avro_blob = _avro.encode_avro_blob
 _decode_avro_blob = _avro.decode_avro_blob
 _warn = warn_if_payload_near_limit
@@ -110,17 +153,19 @@ def _to_json_text(value: Any, codec: str) -> str:
             codec=codec,
         ) from exc
     except ValueError as exc:
-        if "Circular reference" in str(exc):
-            detail = "it contains a circular reference; break the cycle before encoding"
-        else:
+        if "Out of range float" in str(exc):
             detail = (
                 "it contains NaN or an infinite float, which JSON cannot represent and other runtimes "
                 "reject; replace it with None or a string such as 'NaN' before encoding"
             )
+        else:
+            detail = f"{exc}; convert the offending value (e.g. a huge int) to a string first"
         raise PayloadNotJsonSafeError(f"payload value cannot be encoded: {detail}", codec=codec) from exc
     except RecursionError as exc:
         raise PayloadNotJsonSafeError(
-            "payload value is nested too deeply to encode as JSON; flatten it", codec=codec
+            "payload value contains a circular reference or is nested too deeply to encode as JSON; "
+            "break the cycle or flatten it",
+            codec=codec,
         ) from exc
 
 
