@@ -236,7 +236,7 @@ def test_missing_avro_library_raises_avro_not_installed(monkeypatch: pytest.Monk
 def test_json_with_surrounding_whitespace_still_decodes() -> None:
     # The fast scanner path must not change what json.loads accepts.
     assert serializer.decode(' \n{"a": [1, 2]}\t', "json") == {"a": [1, 2]}
-    raw = b"\x00\x0c [true] \x02"
+    raw = b"\x00\x10 [true] \x02"
     assert serializer.decode(b64(raw), "avro") == [True]
     with pytest.raises(InvalidPayloadJsonError, match="Extra data"):
         serializer.decode("[1] [2]", "json")
