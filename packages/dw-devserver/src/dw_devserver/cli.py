@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--operator-token", default=None)
     start.add_argument("--worker-token", default=None)
     start.add_argument("--long-poll-timeout", type=float, default=30.0)
+    start.add_argument("--workflow-task-lease-seconds", type=float, default=300.0)
+    start.add_argument("--activity-lease-seconds", type=float, default=300.0)
     start.add_argument("--virtual-clock", action="store_true", help="time moves only via /api/dev/clock/skip")
     start.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
@@ -68,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     role_tokens = {t: r for t, r in ((args.admin_token, "admin"), (args.operator_token, "operator"),
                                      (args.worker_token, "worker")) if t}  # fmt: skip
     config = ServerConfig(db_path=args.db, role_tokens=role_tokens, auth_token=args.token,
-                          virtual_clock=args.virtual_clock, long_poll_timeout=args.long_poll_timeout)  # fmt: skip
+                          virtual_clock=args.virtual_clock, long_poll_timeout=args.long_poll_timeout,
+                          workflow_task_lease_seconds=args.workflow_task_lease_seconds,
+                          activity_lease_seconds=args.activity_lease_seconds)  # fmt: skip
     return asyncio.run(_serve(config, args.host, args.port, args.log_level))
 
 
