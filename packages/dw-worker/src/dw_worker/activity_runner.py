@@ -184,7 +184,7 @@ class ActivityTaskRunner:
 
     async def _invoke(self, context: ActivityInterceptorContext) -> Any:
         fn = self._activities[context.activity_type]
-        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):  # noqa: B004
+        if inspect.iscoroutinefunction(fn):
             return await fn(*context.args)
         loop = asyncio.get_running_loop()
         call = functools.partial(contextvars.copy_context().run, fn, *context.args)

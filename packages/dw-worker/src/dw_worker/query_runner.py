@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from dw_core.errors import QueryFailed
 from dw_core.metrics import WORKER_TASK_DURATION_SECONDS, WORKER_TASKS, MetricsRecorder
 
 from dw_worker import engine
@@ -137,9 +138,10 @@ class QueryTaskRunner:
                 start_input=start_input,
                 payload_codec=codec,
                 task_queue=str(task.get("task_queue") or self._task_queue),
+                namespace=getattr(self._client, "namespace", None),
                 payloads=self._payloads,
             )
-            engine.apply(state, query_history(task))
+            state.apply(query_history(task))
         except Exception as exc:
             raise _QueryFailure(
                 f"workflow replay failed before query: {exc}",
@@ -148,11 +150,15 @@ class QueryTaskRunner:
             ) from exc
         query_name = str(task.get("query_name") or "")
         try:
-            value = engine.query(state, query_name, args)
+            value = state.query(query_name, args)
             if inspect.isawaitable(value):
                 value = await value
-        except engine.UnknownQuery as exc:
-            raise _QueryFailure(str(exc), "rejected_unknown_query", "UnknownQuery") from exc
+        except QueryFailed as exc:
+            reason = exc.reason or "query_rejected"
+            failure_type = (
+                "UnknownQuery" if reason == "rejected_unknown_query" else type(exc.__cause__ or exc).__name__
+            )
+            raise _QueryFailure(str(exc), reason, failure_type) from exc
         except Exception as exc:
             raise _QueryFailure(str(exc) or type(exc).__name__, "query_rejected", type(exc).__name__) from exc
         return value, codec

@@ -265,6 +265,7 @@ class Worker:
             cache=self.cache,
             payloads=self._payloads,
             build_id=self.build_id,
+            namespace=getattr(self.client, "namespace", None),
         )
         self._activity_runner = ActivityTaskRunner(
             client=self.client,

@@ -7,7 +7,7 @@ import logging
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from dw_core.metrics import WORKER_TASK_DURATION_SECONDS, WORKER_TASKS, MetricsRecorder
 
@@ -56,8 +56,10 @@ class WorkflowTaskRunner:
         cache: StickyWorkflowCache[Any],
         payloads: PayloadOptions,
         build_id: str | None = None,
+        namespace: str | None = None,
     ) -> None:
         self._build_id = build_id
+        self._namespace = namespace
         self._client = client
         self._worker_id = worker_id
         self._task_queue = task_queue
@@ -127,29 +129,23 @@ class WorkflowTaskRunner:
                 f"(registered: {known})",
                 None,
             )
-            return None  # unreachable; keeps type checkers honest
 
         cached = self._cache.take(run_id) if run_id else None
         applied = engine.applied_sequence(cached) if cached is not None else 0
         events = await self._history(task, after=applied)
 
-        state: Any = None
+        state: engine.WorkflowRunState | None = None
         if cached is not None:
             tail = [event for event in events if _sequence(event) > applied]
             try:
-                engine.apply(cached, tail)
-            except engine.HistoryMismatch as exc:
-                self._cache.record_miss("mismatch")
-                logger.debug("run %s: cached state does not fit this history (%s); replaying", run_id, exc)
-                events = (
-                    events if events and _sequence(events[0]) == 1 else await self._history(task, after=0)
-                )
-            except Exception as exc:  # a cached state that errors is never trusted: replay from scratch
-                self._cache.record_miss("error")
-                logger.debug("run %s: incremental apply raised %r; replaying", run_id, exc)
-                events = (
-                    events if events and _sequence(events[0]) == 1 else await self._history(task, after=0)
-                )
+                cached.apply(tail)
+            except Exception as exc:
+                # A mismatch, or any error: a cached state is never trusted again; replay from scratch.
+                reason = "mismatch" if isinstance(exc, engine.HistoryMismatchError) else "error"
+                self._cache.record_miss(reason)
+                logger.debug("run %s: cached state unusable (%r); replaying the full history", run_id, exc)
+                if not events or _sequence(events[0]) != 1:
+                    events = await self._history(task, after=0)
             else:
                 self._cache.record_hit()
                 self.incremental_applies += 1
@@ -162,20 +158,27 @@ class WorkflowTaskRunner:
             state = await self._replay(task, cls, workflow_type, run_id, codec, events)
 
         update_id = task.get("workflow_update_id")
+        queue = str(task.get("task_queue") or self._task_queue)
         try:
             if isinstance(update_id, str) and update_id:
-                commands = engine.apply_update(state, update_id)
+                commands = engine.update_commands(
+                    state, update_id, task_queue=queue, payload_codec=codec, payloads=self._payloads
+                )
             else:
-                commands = engine.commands(state)
+                commands = engine.wire_commands(
+                    state, task_queue=queue, payload_codec=codec, payloads=self._payloads
+                )
         except Exception as exc:
             await self._fail_and_stop(task, f"replay failed: {exc}", exc)
 
         if not await self._complete(task, commands):
             return None
-        if run_id and not engine.is_closing(commands):
-            self._cache.put(run_id, state)
-        elif run_id:
+        if not run_id:
+            return commands
+        if engine.is_closing(commands) or state.is_finished:
             self._cache.evict(run_id, "completed")
+        elif state.reusable:
+            self._cache.put(run_id, state)
         return commands
 
     async def _replay(
@@ -186,7 +189,7 @@ class WorkflowTaskRunner:
         run_id: str,
         codec: str,
         events: list[dict[str, Any]],
-    ) -> Any:
+    ) -> engine.WorkflowRunState:
         try:
             start_input = (
                 self._payloads.decode(task.get("arguments"), codec) if task.get("arguments") else None
@@ -202,9 +205,10 @@ class WorkflowTaskRunner:
                 start_input=start_input,
                 payload_codec=codec,
                 task_queue=str(task.get("task_queue") or self._task_queue),
+                namespace=self._namespace,
                 payloads=self._payloads,
             )
-            engine.apply(state, events)
+            state.apply(events)
         except Exception as exc:
             await self._fail_and_stop(task, f"replay failed: {exc}", exc)
         self.full_replays += 1
@@ -269,7 +273,7 @@ class WorkflowTaskRunner:
             return False
         return True
 
-    async def _fail_and_stop(self, task: dict[str, Any], message: str, exc: BaseException | None) -> Any:
+    async def _fail_and_stop(self, task: dict[str, Any], message: str, exc: BaseException | None) -> NoReturn:
         await self._fail(task, message, exc)
         raise _TaskFailed(message)
 
