@@ -244,7 +244,7 @@ def _route(
                     command = {
                         "workflow_id": workflow_id,
                         "run_id": run["run_id"],
-                        "outcome": "update_accepted",
+                        "outcome": None,  # an accepted, not yet applied update has no engine outcome
                         "workflow_type": run["workflow_type"],
                         "update_id": update["id"],
                     }

@@ -1,0 +1,248 @@
+"""The webhook bridge over real HTTP: start / signal / update routing and idempotent redelivery."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dw_devserver import DevServer, ServerConfig
+
+_HERE = Path(__file__).resolve()
+FIXTURES = next(p / "shared" / "fixtures" / "control-plane" for p in _HERE.parents if (p / "shared").is_dir())
+TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": "worker"}
+
+
+def fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}-parity.json").read_text())
+    return data
+
+
+class Api:
+    """A control-plane caller with the SDK's headers."""
+
+    def __init__(self, base: str, token: str | None = "operator-token", namespace: str = "default") -> None:
+        headers = {
+            "X-Durable-Workflow-Control-Plane-Version": "2",
+            "X-Namespace": namespace,
+            "Content-Type": "application/json",
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.client = httpx.AsyncClient(base_url=base + "/api", headers=headers, timeout=30)
+
+    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        content = None if body is None else (body if isinstance(body, bytes) else json.dumps(body))
+        return await self.client.request(method, path, content=content)
+
+
+def snapshot(server: DevServer) -> dict[str, list[tuple[Any, ...]]]:
+    store = server.runtime.store
+    tables = [r["name"] for r in store.all("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {t: sorted(tuple(r) for r in store.all(f"SELECT * FROM {t}")) for t in tables}
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[DevServer]:
+    async with DevServer.start(config=ServerConfig(role_tokens=TOKENS)) as running:
+        yield running
+
+
+def stripe_start(key: str = "stripe-event-231") -> dict[str, Any]:
+    expected = fixture("bridge-webhook")["response_body"]
+    return {
+        "action": "start_workflow",
+        "idempotency_key": key,
+        "target": expected["target"],
+        "input": {"order_id": "order-231", "amount": 1200},
+        "correlation": expected["correlation"],
+    }
+
+
+def signal_events(server: DevServer, workflow_id: str) -> int:
+    row = server.runtime.store.one(
+        "SELECT COUNT(*) AS n FROM history_events h JOIN runs r USING (run_id)"
+        " WHERE r.workflow_id = ? AND h.event_type = 'SignalReceived'",
+        (workflow_id,),
+    )
+    return int(row["n"]) if row else 0
+
+
+async def test_start_is_accepted_once_and_redelivery_is_a_duplicate(server: DevServer) -> None:
+    api = Api(server.url)
+    response = await api.call("POST", "/bridge-adapters/webhook/stripe", stripe_start())
+    assert response.status_code == 202, response.text
+    outcome = response.json()
+    expected = fixture("bridge-webhook")["response_body"]
+    assert set(expected) <= set(outcome)
+    digest = hashlib.sha256(b"stripe-event-231").hexdigest()[:32]
+    assert (outcome["accepted"], outcome["outcome"], outcome["workflow_id"]) == (
+        True,
+        "accepted",
+        f"bridge-stripe-{digest}",
+    )
+    assert (outcome["control_plane_outcome"], outcome["target"], outcome["correlation"]) == (
+        "started_new",
+        expected["target"],
+        expected["correlation"],
+    )
+    described = (await api.call("GET", f"/workflows/{outcome['workflow_id']}")).json()
+    assert (described["workflow_type"], described["task_queue"], described["input"]) == (
+        "orders.fulfillment",
+        "external-workflows",
+        ["order-231", 1200],
+    )
+
+    again = await api.call("POST", "/bridge-adapters/webhook/stripe", stripe_start())
+    assert again.status_code == 200
+    duplicate = again.json()
+    assert (duplicate["outcome"], duplicate["reason"], duplicate["accepted"]) == (
+        "duplicate",
+        "duplicate_start",
+        False,
+    )
+    assert (duplicate["run_id"], duplicate["control_plane_outcome"]) == (
+        outcome["run_id"],
+        "returned_existing_active",
+    )
+    runs = server.runtime.store.one(
+        "SELECT COUNT(*) AS n FROM runs WHERE workflow_id = ?", (outcome["workflow_id"],)
+    )
+    assert runs is not None and runs["n"] == 1
+
+    # Reusing the key for a different event is refused instead of silently dropped.
+    reused = stripe_start()
+    reused["input"] = {"order_id": "order-999"}
+    clash = await api.call("POST", "/bridge-adapters/webhook/stripe", reused)
+    assert (clash.status_code, clash.json()["outcome"], clash.json()["reason"]) == (
+        422,
+        "rejected",
+        "malformed_payload",
+    )
+    # The same key on another adapter is a different event.
+    other = await api.call("POST", "/bridge-adapters/webhook/paypal", stripe_start())
+    assert other.status_code == 202 and other.json()["workflow_id"].startswith("bridge-paypal-")
+
+
+async def test_signal_and_update_are_applied_exactly_once(server: DevServer) -> None:
+    api = Api(server.url)
+    start = {"workflow_id": "order-7", "workflow_type": "orders", "task_queue": "q", "input": []}
+    assert (await api.call("POST", "/workflows", start)).status_code == 201
+    signal = {
+        "action": "signal_workflow",
+        "idempotency_key": "evt-1",
+        "target": {"workflow_id": "order-7", "signal_name": "paid"},
+        "input": {"amount": 5},
+    }
+    first = await api.call("POST", "/bridge-adapters/webhook/shop", signal)
+    assert first.status_code == 202, first.text
+    assert (first.json()["outcome"], first.json()["control_plane_outcome"]) == ("accepted", "signal_received")
+    redelivered = await api.call("POST", "/bridge-adapters/webhook/shop", signal)
+    assert redelivered.status_code == 200
+    assert (redelivered.json()["outcome"], redelivered.json()["control_plane_outcome"]) == (
+        "duplicate",
+        "deduped_existing_command",
+    )
+    assert "reason" not in redelivered.json()
+    assert signal_events(server, "order-7") == 1
+
+    update = {
+        "action": "update_workflow",
+        "idempotency_key": "evt-2",
+        "target": {"workflow_id": "order-7", "update_name": "set_address"},
+        "input": ["Main St"],
+    }
+    accepted = await api.call("POST", "/bridge-adapters/webhook/shop", update)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["run_id"]
+    assert (await api.call("POST", "/bridge-adapters/webhook/shop", update)).json()["outcome"] == "duplicate"
+    updates = server.runtime.store.one("SELECT COUNT(*) AS n FROM updates WHERE workflow_id = 'order-7'")
+    assert updates is not None and updates["n"] == 1
+
+
+async def test_rejections_are_outcomes_and_change_nothing(server: DevServer) -> None:
+    api = Api(server.url)
+    existing = {"workflow_id": "taken", "workflow_type": "orders", "task_queue": "q", "input": []}
+    assert (await api.call("POST", "/workflows", existing)).status_code == 201
+    before = snapshot(server)
+    hook = "/bridge-adapters/webhook/shop"
+    rejected: list[tuple[str, dict[str, Any], str]] = [
+        (hook, {"action": "start_workflow", "target": {"workflow_type": "x"}}, "malformed_payload"),
+        (hook, {"action": "start_workflow", "idempotency_key": "k", "target": {}}, "malformed_payload"),
+        (
+            hook,
+            {
+                "action": "start_workflow",
+                "idempotency_key": "k",
+                "target": {"workflow_type": "x"},
+                "input": "not args",
+            },
+            "malformed_payload",
+        ),
+        (hook, {"action": "delete_everything", "idempotency_key": "k", "target": {}}, "unsupported_action"),
+        (
+            hook,
+            {
+                "action": "signal_workflow",
+                "idempotency_key": "k",
+                "target": {"workflow_id": "ghost", "signal_name": "s"},
+            },
+            "unknown_target",
+        ),
+        (
+            hook,
+            {
+                "action": "update_workflow",
+                "idempotency_key": "k",
+                "target": {"workflow_id": "ghost", "update_name": "u"},
+            },
+            "unknown_target",
+        ),
+        (
+            hook,
+            {
+                "action": "start_workflow",
+                "idempotency_key": "k",
+                "target": {
+                    "workflow_type": "orders",
+                    "workflow_id": "taken",
+                    "duplicate_policy": "reject_duplicate",
+                },
+            },
+            "duplicate_start",
+        ),
+        ("/bridge-adapters/webhook/bad%20adapter", stripe_start(), "unsupported_routing"),
+    ]
+    for path, body, reason in rejected:
+        response = await api.call("POST", path, body)
+        assert response.status_code == 422, (reason, response.text)
+        outcome = response.json()
+        assert (outcome["outcome"], outcome["accepted"], outcome["reason"]) == ("rejected", False, reason), (
+            outcome
+        )
+        assert outcome["schema"] == "durable-workflow.v2.bridge-adapter-outcome.contract"
+    missing_key = (await api.call("POST", hook, rejected[0][1])).json()
+    assert "idempotency_key" in missing_key["errors"]
+
+    errors: list[tuple[Api, Any, int, str]] = [
+        (api, b"{broken", 400, "malformed_json"),
+        (Api(server.url, token="worker-token"), stripe_start(), 403, "forbidden"),
+        (Api(server.url, token=None), stripe_start(), 401, "unauthorized"),
+        (Api(server.url, namespace="nowhere"), stripe_start(), 404, "namespace_not_found"),
+    ]
+    for caller, body, status, reason in errors:
+        response = await caller.call("POST", hook, body)
+        assert (response.status_code, response.json()["reason"]) == (status, reason), response.text
+    assert snapshot(server) == before
+
+    # A rejected delivery is not remembered: once the target exists, the same key goes through.
+    fixed = {
+        "action": "signal_workflow",
+        "idempotency_key": "k",
+        "target": {"workflow_id": "taken", "signal_name": "s"},
+    }
+    assert (await api.call("POST", hook, fixed)).status_code == 202
