@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +29,13 @@ def test_concurrent_encodes_of_one_shared_value() -> None:
         start.wait(timeout=30)
         return [serializer.encode(shared) for _ in range(30)]
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = [future.result(timeout=120) for future in [pool.submit(work) for _ in range(4)]]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # hand the GIL over often, so encodes really interleave
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = [future.result(timeout=120) for future in [pool.submit(work) for _ in range(4)]]
+    finally:
+        sys.setswitchinterval(interval)
     assert all(blob == expected for blobs in results for blob in blobs)
     assert serializer.decode(expected, "avro") == {"a": [{"b": [1, 2.5, "ü"]}] * 5}
 
