@@ -105,7 +105,7 @@ class NonRetryable:
 class HeartbeatTimeout:
     def run(self, ctx: Any) -> Any:
         try:
-            yield ctx.schedule_activity("act.silent", [4.0], heartbeat_timeout=1, start_to_close_timeout=30)
+            yield ctx.schedule_activity("act.silent", [3.0], heartbeat_timeout=1, start_to_close_timeout=30)
         except ActivityFailed as failed:
             return f"timed out: {failed.failure_category or failed.exception_type or failed}"
         return "no timeout"
@@ -173,7 +173,7 @@ async def test_non_retryable_error_skips_the_retry_budget(client: Any, queue: st
 
 
 async def test_heartbeat_timeout_fails_the_activity(client: Any, queue: str) -> None:
-    async with worker(client, queue):
+    async with worker(client, queue, shutdown_timeout=0.1):  # do not wait for the abandoned attempt
         handle = await client.start_workflow(
             workflow_type="act.heartbeat_timeout", task_queue=queue, workflow_id=wf_id()
         )
@@ -192,19 +192,19 @@ async def test_cancelling_the_workflow_cancels_the_running_activity(
         handle = await client.start_workflow(
             workflow_type="act.long", task_queue=queue, workflow_id=wf_id(), input=[activity_type, key]
         )
-        await _wait_for_event(handle, "ActivityStarted")
+        await _wait_for_event(client, handle, "ActivityStarted")
         await handle.cancel(reason="test")
         assert await asyncio.to_thread(saw_cancel[key].wait, TIMEOUT)
         with pytest.raises(WorkflowCancelled):
             await handle.result(timeout=TIMEOUT)
 
 
-async def _wait_for_event(handle: Any, event_type: str) -> None:
+async def _wait_for_event(client: Any, handle: Any, event_type: str) -> None:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         description = await handle.describe()
         if description.run_id:
-            history = await handle.client.get_history(handle.workflow_id, description.run_id)
+            history = await client.get_history(handle.workflow_id, description.run_id)
             if any(e.get("event_type") == event_type for e in history.get("events", [])):
                 return
         await asyncio.sleep(0.05)
