@@ -56,7 +56,8 @@ async def main(url):
         d = await op.describe_schedule("nightly")
         out["describe"] = [d.status, d.overlap_policy, d.jitter_seconds, d.max_runs, d.remaining_actions,
                            d.fires_count, d.note, d.memo, bool(d.next_fire_at), d.spec, d.action["input"]]
-        out["list"] = [[s.schedule_id, s.status, bool(s.next_fire_at)] for s in (await op.list_schedules()).schedules]
+        listed = (await op.list_schedules()).schedules
+        out["list"] = [[s.schedule_id, s.status, bool(s.next_fire_at)] for s in listed]
         await op.update_schedule("nightly", overlap_policy="skip", note="edited")
         await op.pause_schedule("nightly", note="hold")
         out["paused"] = (await op.describe_schedule("nightly")).status
@@ -112,7 +113,8 @@ async def main(url):
         bridge = await op.send_webhook_bridge_event(
             "stripe", action="start_workflow", idempotency_key="evt-1",
             target={"workflow_type": "orders.fulfillment", "task_queue": "q"}, input={"order": 1})
-        out["bridge"] = [bridge.outcome, bridge.accepted, bool(bridge.workflow_id), bridge.control_plane_outcome]
+        out["bridge"] = [bridge.outcome, bridge.accepted, bool(bridge.workflow_id),
+                         bridge.control_plane_outcome]
         dup = await op.send_webhook_bridge_event(
             "stripe", action="start_workflow", idempotency_key="evt-1",
             target={"workflow_type": "orders.fulfillment", "task_queue": "q"}, input={"order": 1})
