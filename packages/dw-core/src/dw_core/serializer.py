@@ -119,20 +119,6 @@ def _make_json_text() -> Callable[[Any], str]:
 _json_text = _make_json_text()
 # Set in JSONDecoder.__init__ (the C scanner when available); not declared in typeshed.
 _scan_json: Callable[[str, int], tuple[Any, int]] = _json_decoder.scan_once  # type: ignore[attr-defined]
-
-
-def _json_value(text: str) -> Any:
-    # The scanner alone is ~3x cheaper than JSONDecoder.decode for small texts; anything it does not
-    # consume completely (whitespace, errors) goes through decode() for the exact result or error.
-    try:
-        value, end = _scan_json(text, 0)
-    except StopIteration:
-        return _json_decoder.decode(text)
-    if end == len(text):
-        return value
-    return _json_decoder.decode(text)
-
-
 _encode_avro_blob = _avro.encode_avro_blob
 _decode_avro_blob = _avro.decode_avro_blob
 _warn = warn_if_payload_near_limit
@@ -340,8 +326,17 @@ def external_storage_envelope_many(
 
 
 def _parse_json(text: str, codec: str, blob: str) -> Any:
+    # The scanner alone costs a third of JSONDecoder.decode for small texts; whatever it does not
+    # consume completely (surrounding whitespace, errors) goes through decode() for the exact
+    # result or error message.
     try:
-        return _json_value(text)
+        value, end = _scan_json(text, 0)
+        if end == len(text):
+            return value
+    except (StopIteration, ValueError, RecursionError):
+        pass
+    try:
+        return _json_decoder.decode(text)
     except (ValueError, RecursionError) as exc:
         if codec == JSON_CODEC:
             message = (
