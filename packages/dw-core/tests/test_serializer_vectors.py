@@ -6,7 +6,7 @@ import base64
 from typing import Any
 
 import pytest
-from dw_core import serializer
+from dw_core import _avro, serializer
 
 # (value, avro blob) produced by durable-workflow==0.4.84 (codec.md §6).
 VECTORS: list[tuple[Any, str]] = [
@@ -72,3 +72,23 @@ def test_json_codec_text_rules() -> None:
     assert serializer.encode({"b": 1, "a": 2}, "json") == '{"b":1,"a":2}'
     assert serializer.decode('["Ada"]') == ["Ada"]
     assert serializer.decode('["Ada"]', "json") == ["Ada"]
+
+
+@pytest.mark.parametrize(("value", "blob"), VECTORS, ids=[f"v{i + 1}" for i in range(len(VECTORS))])
+def test_avro_library_writes_the_same_vector(value: Any, blob: str) -> None:
+    json_text = serializer.encode(value, "json")
+    library = _avro.generic_wrapper_schema().write_record(json_text)
+    assert base64.b64encode(library).decode("ascii") == blob
+    assert _avro.encode_avro_bytes(json_text) == library
+
+
+def test_facade_reexports_the_same_objects() -> None:
+    import durable_workflow._avro as facade_avro
+    import durable_workflow.serializer as facade
+
+    for name in serializer.__all__:
+        assert getattr(facade, name) is getattr(serializer, name), name
+    assert facade.encode(["Ada"]) == "AA5bIkFkYSJdAg=="
+    assert facade_avro.encode(["Ada"]) == "AA5bIkFkYSJdAg=="
+    assert facade_avro.decode_many(["AA5bIkFkYSJdAg=="]) == [["Ada"]]
+    assert facade_avro.WRAPPER_SCHEMA_JSON == _avro.PAYLOAD_SCHEMA_JSON
