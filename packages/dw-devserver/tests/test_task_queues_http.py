@@ -160,6 +160,8 @@ async def test_build_id_cohorts_drain_resume_promote(server: DevServer) -> None:
     again = (await api.call("POST", "/task-queues/orders/build-ids/drain", {"build_id": "b1"})).json()
     assert again["drained_at"] == first_drained_at  # idempotent
     assert (await api.call("GET", "/workers/old-1")).json()["status"] == "draining"
+    await register(server, "old-2", "b1")  # joining a drained cohort starts out draining
+    assert (await api.call("GET", "/workers/old-2")).json()["status"] == "draining"
     by_id = {
         c["build_id"]: c for c in (await api.call("GET", "/task-queues/orders/build-ids")).json()["build_ids"]
     }
@@ -167,12 +169,13 @@ async def test_build_id_cohorts_drain_resume_promote(server: DevServer) -> None:
         by_id["b1"]["rollout_status"],
         by_id["b1"]["drain_intent"],
         by_id["b1"]["draining_worker_count"],
-    ) == ("draining", "draining", 1)
+    ) == ("draining", "draining", 2)
 
     resumed = (await api.call("POST", "/task-queues/orders/build-ids/resume", {"build_id": "b1"})).json()
     assert set(fixture("task-queue-build-id-resume")["response_body"]) <= set(resumed)
     assert (resumed["drain_intent"], resumed["drained_at"]) == ("active", None)
     assert (await api.call("GET", "/workers/old-1")).json()["status"] == "active"
+    assert (await api.call("GET", "/workers/old-2")).json()["status"] == "active"
 
     promoted = (await api.call("POST", "/task-queues/orders/build-ids/promote", {"build_id": "b2"})).json()
     assert set(fixture("task-queue-build-id-promote")["response_body"]) <= set(promoted)

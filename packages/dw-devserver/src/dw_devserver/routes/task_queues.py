@@ -32,6 +32,16 @@ CREATE TABLE IF NOT EXISTS build_id_rollouts (
     updated_at REAL NOT NULL,
     PRIMARY KEY (namespace, task_queue, build_id)
 );
+-- A worker that registers into a drained cohort starts out draining, whichever code path inserts it.
+CREATE TRIGGER IF NOT EXISTS workers_join_drained_cohort AFTER INSERT ON workers
+WHEN EXISTS (
+    SELECT 1 FROM build_id_rollouts r
+    WHERE r.namespace = NEW.namespace AND r.task_queue = NEW.task_queue
+      AND r.build_id = COALESCE(NEW.build_id, '') AND r.drain_intent = 'draining'
+)
+BEGIN
+    UPDATE workers SET status = 'draining' WHERE namespace = NEW.namespace AND worker_id = NEW.worker_id;
+END;
 """
 
 table = RouteTable()
@@ -44,8 +54,8 @@ _UNVERSIONED = ""  # the NULL build id is stored as '' so it can take part in th
 def cohort_drain_intent(rt: Runtime, namespace: str, task_queue: str, build_id: str | None) -> str:
     """``draining`` when an operator drained the worker's cohort, else ``active``.
 
-    The worker plane should call this when a worker registers or heartbeats, so a worker joining a
-    drained cohort starts out draining.
+    New worker rows pick this up through the ``workers_join_drained_cohort`` trigger; the worker
+    plane can call this to report the same status in its register response.
     """
     row = rt.store.one(
         "SELECT drain_intent FROM build_id_rollouts WHERE namespace = ? AND task_queue = ? AND build_id = ?",
@@ -463,7 +473,7 @@ def _sync_worker_rows(
 
 @table.post("/api/task-queues/{task_queue}/build-ids/drain", roles=OPERATOR_ROLES)
 async def drain_build_id(ctx: Ctx) -> dict[str, Any]:
-    """Stop offering new work to a cohort (idempotent: the first drain time is kept)."""
+    """Mark a cohort as draining; its workers report ``draining`` (repeats keep the first drain time)."""
     return _transition(ctx, "drain")
 
 
