@@ -177,13 +177,13 @@ def test_deeply_nested_json_is_a_decode_error_not_a_recursion_error() -> None:
 
 
 def test_non_text_blob() -> None:
-    assert serializer.decode(b"[1]", "json") == [1]  # bytes of UTF-8 text are accepted
+    assert serializer.decode(b"[1]", "json") == [1]  # type: ignore[arg-type]  # UTF-8 bytes accepted
     with pytest.raises(PayloadDecodeError, match="must be a str"):
         serializer.decode(12, "json")  # type: ignore[arg-type]
     with pytest.raises(PayloadDecodeError, match="must be a str"):
         serializer.decode_envelope({"not": "an envelope"}, "avro")
     with pytest.raises(PayloadDecodeError, match="not UTF-8"):
-        serializer.decode(b"\xff", "json")
+        serializer.decode(b"\xff", "json")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, [1.0, math.nan], {"x": math.inf}])

@@ -62,7 +62,7 @@ def test_every_fixture_envelope_decodes_or_is_refused_with_a_typed_error() -> No
 
 
 def golden_history_payloads() -> list[tuple[str, dict[str, Any], str]]:
-    found = []
+    found: list[tuple[str, dict[str, Any], str]] = []
     for case in load("golden_history/python-sdk-0.3.1.json")["cases"]:
         for event in case["history"]:
             payload = event.get("payload", {})
