@@ -249,3 +249,11 @@ def test_unencodable_int_is_refused_with_its_own_reason() -> None:
     with pytest.raises(PayloadNotJsonSafeError, match="Exceeds the limit") as info:
         serializer.encode(huge)
     assert "NaN" not in str(info.value)
+
+
+def test_str_subclass_blobs_decode() -> None:
+    class Blob(str):
+        pass
+
+    assert serializer.decode(Blob("AAQ0MgI="), "avro") == 42
+    assert serializer.decode(Blob("[1]")) == [1]

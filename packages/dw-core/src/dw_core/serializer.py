@@ -361,6 +361,8 @@ def _unsupported_decode(codec: object) -> UnsupportedPayloadCodecError:
 
 
 def _as_text(blob: object, codec: str) -> str:
+    if isinstance(blob, str):  # a str subclass
+        return str.__str__(blob)
     if isinstance(blob, (bytes, bytearray, memoryview)):
         try:
             return bytes(blob).decode("utf-8")
