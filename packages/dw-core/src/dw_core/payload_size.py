@@ -37,7 +37,7 @@ _DEFAULT_KIND: Final = "payload"
 log = logging.getLogger(PAYLOAD_SIZE_LOGGER_NAME)
 
 
-def _positive_int(name: str, value: object) -> int:
+def _require_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     return value
@@ -52,8 +52,8 @@ class PayloadSizeWarningConfig:
     _threshold_bytes: int = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        limit = _positive_int("payload size warning limit_bytes", self.limit_bytes)
-        percent = _positive_int("payload size warning threshold_percent", self.threshold_percent)
+        limit = _require_int("payload size warning limit_bytes", self.limit_bytes)
+        percent = _require_int("payload size warning threshold_percent", self.threshold_percent)
         if limit < 1:
             raise ValueError(
                 f"payload size warning limit_bytes must be at least 1 byte, got {limit}; "
