@@ -244,6 +244,19 @@ class Worker:
                     )
                 await asyncio.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
 
+    @property
+    def workflow_task_stats(self) -> dict[str, int]:
+        """How workflow tasks were served: full replays, incremental (cached) applies, events applied."""
+        runner = self._workflow_runner
+        return {
+            "full_replays": runner.full_replays if runner else 0,
+            "incremental_applies": runner.incremental_applies if runner else 0,
+            "events_applied": runner.events_applied if runner else 0,
+            "cache_hits": self.cache.hits,
+            "cache_misses": self.cache.misses,
+            "cache_evictions": self.cache.evictions,
+        }
+
     # -- startup ----------------------------------------------------------------------------------------
 
     async def _start(self) -> None:

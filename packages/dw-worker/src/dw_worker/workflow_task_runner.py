@@ -132,13 +132,13 @@ class WorkflowTaskRunner:
 
         cached = self._cache.take(run_id) if run_id else None
         applied = engine.applied_sequence(cached) if cached is not None else 0
+        applied_count_before = cached.applied_count if cached is not None else 0
         events = await self._history(task, after=applied)
 
         state: engine.WorkflowRunState | None = None
         if cached is not None:
-            tail = [event for event in events if _sequence(event) > applied]
             try:
-                cached.apply(tail)
+                cached.apply(self._tail(cached, events, applied, task))
             except Exception as exc:
                 # A mismatch, or any error: a cached state is never trusted again; replay from scratch.
                 reason = "mismatch" if isinstance(exc, engine.HistoryMismatchError) else "error"
@@ -149,7 +149,7 @@ class WorkflowTaskRunner:
             else:
                 self._cache.record_hit()
                 self.incremental_applies += 1
-                self.events_applied += len(tail)
+                self.events_applied += cached.applied_count - applied_count_before
                 state = cached
         elif self._cache.enabled:
             self._cache.record_miss("absent")
@@ -215,19 +215,40 @@ class WorkflowTaskRunner:
         self.events_applied += len(events)
         return state
 
+    @staticmethod
+    def _tail(
+        cached: engine.WorkflowRunState, events: list[dict[str, Any]], applied: int, task: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The events ``cached`` has not applied, after checking the history still contains its last one."""
+        last = _int(task.get("last_history_sequence"))
+        if last is not None and last < applied:
+            raise engine.HistoryMismatchError(
+                f"task history ends at {last}, the cached state applied {applied}"
+            )
+        anchor = next((event for event in events if _sequence(event) == applied), None)
+        if anchor is None:
+            raise engine.HistoryMismatchError(
+                f"event {applied} the cached state applied is not in this history"
+            )
+        if anchor.get("id") != cached.last_event_id:
+            raise engine.HistoryMismatchError(
+                f"event {applied} is {anchor.get('id')!r} here but {cached.last_event_id!r} in the cache"
+            )
+        return [event for event in events if _sequence(event) > applied]
+
     # -- history ----------------------------------------------------------------------------------------
 
     async def _history(self, task: dict[str, Any], *, after: int) -> list[dict[str, Any]]:
-        """The task's history from the first event, or only the events after sequence ``after``."""
+        """The task's history: all of it, or (``after`` > 0) the events from sequence ``after`` on.
+
+        The event at ``after`` itself is included so the caller can check it is the one it applied.
+        """
         first_page = [e for e in (task.get("history_events") or []) if isinstance(e, dict)]
         token = task.get("next_history_page_token")
-        if after > 0 and first_page and _sequence(first_page[-1]) <= after:
-            # Everything we need lies past what we already applied: ask for exactly that tail.
-            last = _int(task.get("last_history_sequence")) or _int(task.get("total_history_events"))
-            if last is not None and last <= after:
-                return []
+        if after > 0 and first_page and _sequence(first_page[-1]) < after:
+            # Everything we need lies past the first page: ask for exactly that tail.
             events: list[dict[str, Any]] = []
-            token = base64.b64encode(str(after).encode()).decode() if token else None
+            token = base64.b64encode(str(after - 1).encode()).decode() if token else None
         else:
             events = list(first_page)
         while token:
