@@ -27,13 +27,20 @@ def fixture(name: str) -> dict[str, Any]:
 class Api:
     """A control-plane caller: token, namespace and the version header set like the SDK does."""
 
-    def __init__(self, base: str, token: str | None = "operator-token", namespace: str = "default") -> None:
+    def __init__(
+        self,
+        base: str,
+        token: str | None = "operator-token",
+        namespace: str = "default",
+        version: str | None = "2",
+    ) -> None:
         headers = {
-            "X-Durable-Workflow-Control-Plane-Version": "2",
             "X-Namespace": namespace,
             "Content-Type": "application/json",
             "Accept": "application/json",
         }
+        if version is not None:
+            headers["X-Durable-Workflow-Control-Plane-Version"] = version
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.client = httpx.AsyncClient(base_url=base + "/api", headers=headers, timeout=30)
@@ -269,6 +276,15 @@ async def test_backfill_replays_the_window_through_the_overlap_policy(api: Api) 
     assert [r["buffer_depth"] for r in result["results"][1:]] == [1, 2, 3, 4, 5, 6]
 
 
+async def test_unknown_top_level_fields_are_ignored_not_stored(api: Api, server: tuple[str, Runtime]) -> None:
+    body = {**interval_schedule("lenient", "skip"), "owner": "team-a", "priority_hint": 3}
+    assert (await api.call("POST", "/schedules", body)).status_code == 201
+    described = (await api.call("GET", "/schedules/lenient")).json()
+    assert "owner" not in described and "priority_hint" not in described
+    row = server[1].store.one("SELECT * FROM schedules WHERE schedule_id = 'lenient'")
+    assert row is not None and "team-a" not in json.dumps(dict(row))
+
+
 async def test_update_merges_action_and_is_audited(api: Api) -> None:
     assert (await api.call("POST", "/schedules", interval_schedule("editable", "skip"))).status_code == 201
     request = fixture("schedule-update")["request"]
@@ -396,6 +412,15 @@ async def test_rejections_have_spec_reasons_and_change_nothing(server: tuple[str
             "validation_failed",
         ),
         (api, "GET", "/schedules/existing/history?after_sequence=-1", None, 422, "invalid_after_sequence"),
+        (Api(base, version=None), "GET", "/schedules", None, 400, "missing_control_plane_version"),
+        (
+            Api(base, version="1"),
+            "POST",
+            "/schedules",
+            interval_schedule("y", "skip"),
+            400,
+            "unsupported_control_plane_version",
+        ),
         (Api(base, token="wrong"), "GET", "/schedules", None, 401, "unauthorized"),
         (Api(base, token=None), "GET", "/schedules", None, 401, "unauthorized"),
         (

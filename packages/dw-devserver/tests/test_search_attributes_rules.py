@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from dw_devserver.control.search_attributes import (
     filter_runs,
@@ -56,13 +58,13 @@ def test_validate_values_reports_each_mismatch_by_path() -> None:
 def test_filter_query_parsing() -> None:
     assert parse_filter_query('CustomerId="42"') == {"CustomerId": "42"}
     assert parse_filter_query("Priority=3 and Vip=true") == {"Priority": 3, "Vip": True}
-    assert parse_filter_query("Tier='gold' AND Note=\"a \\\"b\\\"\"") == {"Tier": "gold", "Note": 'a "b"'}
+    assert parse_filter_query('Tier=\'gold\' AND Note="a \\"b\\""') == {"Tier": "gold", "Note": 'a "b"'}
     assert parse_filter_query("order-42") is None
     assert parse_filter_query("Priority > 3") is None
 
 
 def test_filter_runs_matches_every_pair_and_list_membership() -> None:
-    runs = [
+    runs: list[dict[str, Any]] = [
         {"workflow_id": "a", "search_attributes": {"Tier": "gold", "Tags": ["x", "y"]}},
         {"workflow_id": "b", "search_attributes": {"Tier": "silver"}},
         {"workflow_id": "c", "search_attributes": []},  # PHP-style empty map
@@ -70,3 +72,14 @@ def test_filter_runs_matches_every_pair_and_list_membership() -> None:
     assert [r["workflow_id"] for r in filter_runs(runs, {"Tier": "gold"})] == ["a"]
     assert [r["workflow_id"] for r in filter_runs(runs, {"Tags": "y", "Tier": "gold"})] == ["a"]
     assert filter_runs(runs, {"Tier": "bronze"}) == []
+
+
+def test_list_filter_is_a_predicate_or_none_for_plain_text() -> None:
+    from dw_devserver.routes.search_attributes import list_filter
+
+    predicate = list_filter('Vip=true AND Tags="b"')
+    assert predicate is not None
+    assert predicate({"Vip": True, "Tags": ["a", "b"]})
+    assert not predicate({"Vip": False, "Tags": ["a", "b"]})
+    assert not predicate(None)
+    assert list_filter("order-42") is None and list_filter("") is None
