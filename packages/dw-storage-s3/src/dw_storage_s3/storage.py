@@ -1,0 +1,90 @@
+"""The S3 external-storage driver (any boto3-compatible client: AWS, MinIO, Ceph, moto...)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from dw_core.external_storage import normalize_prefix, payload_object_key
+
+from dw_storage_s3.locator import check_bucket_name, key_from_uri, object_uri
+
+__all__ = ["CONTENT_TYPE", "S3ExternalStorage"]
+
+CONTENT_TYPE: Final = "application/octet-stream"
+
+_NOT_FOUND_CODES: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    # botocore's ClientError carries the service error code in ``response``; duck-typed so the
+    # driver works with any boto3-compatible client and does not import botocore.
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    error = response.get("Error")
+    return isinstance(error, dict) and str(error.get("Code")) in _NOT_FOUND_CODES
+
+
+class S3ExternalStorage:
+    """Stores each payload once at ``s3://<bucket>/[<prefix>/]<codec>/<sha[:2]>/<sha>``.
+
+    ``client`` is an application-owned boto3 S3 client (``put_object``, ``get_object``,
+    ``delete_object``). Objects carry ``sha256`` and ``codec`` metadata and the content type
+    ``application/octet-stream``. URIs naming another bucket, leaving the prefix or holding unsafe key
+    segments are refused with ``ValueError``, so a forged reference cannot reach other objects.
+    """
+
+    def __init__(self, client: Any, *, bucket: str, prefix: str = "") -> None:
+        if client is None:
+            raise ValueError("S3ExternalStorage needs a boto3-compatible S3 client, e.g. boto3.client('s3')")
+        self.client = client
+        self.bucket = check_bucket_name(bucket)
+        self.prefix = normalize_prefix(prefix)
+
+    def __repr__(self) -> str:
+        return f"S3ExternalStorage(bucket={self.bucket!r}, prefix={self.prefix!r})"
+
+    def put(self, data: bytes, *, sha256: str, codec: str) -> str:
+        """Upload ``data`` under its digest-derived key and return the ``s3://`` URI."""
+        key = payload_object_key(codec=codec, sha256=sha256, prefix=self.prefix)
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=bytes(data),
+            ContentType=CONTENT_TYPE,
+            Metadata={"sha256": sha256, "codec": codec},
+        )
+        return object_uri(self.bucket, key)
+
+    def get(self, uri: str) -> bytes:
+        """The object's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
+        key = key_from_uri(uri, bucket=self.bucket, prefix=self.prefix)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if _is_not_found(exc):
+                raise FileNotFoundError(f"external payload not found: {uri}") from exc
+            raise
+        body = response["Body"] if isinstance(response, dict) and "Body" in response else None
+        if body is None:
+            raise ValueError(f"S3 get_object for {uri} returned no Body; expected a boto3 response")
+        try:
+            data = body.read() if hasattr(body, "read") else body
+        finally:
+            close = getattr(body, "close", None)
+            if callable(close):
+                close()
+        if isinstance(data, (bytearray, memoryview)):
+            return bytes(data)
+        if not isinstance(data, bytes):
+            raise ValueError(f"S3 download of {uri} returned {type(data).__name__}, expected bytes")
+        return data
+
+    def delete(self, uri: str) -> None:
+        """Delete the object (S3 deletes are idempotent: a missing object is not an error)."""
+        key = key_from_uri(uri, bucket=self.bucket, prefix=self.prefix)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if not _is_not_found(exc):
+                raise
