@@ -489,3 +489,24 @@ async def test_schedules_are_isolated_per_namespace(server: tuple[str, Runtime],
         await billing.call("POST", "/schedules", interval_schedule("shared-id", "allow_all"))
     ).status_code == 201
     assert (await api.call("GET", "/schedules/shared-id")).json()["overlap_policy"] == "skip"
+
+
+async def test_schedules_and_their_audit_survive_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "schedules.db")
+    config = ServerConfig(role_tokens=TOKENS)
+    async with DevServer.start(db=db, virtual_clock=True, config=config) as first:
+        caller = Api(first.url)
+        assert (
+            await caller.call("POST", "/schedules", interval_schedule("durable", "allow_all"))
+        ).status_code == 201
+        assert (await caller.call("POST", "/schedules/durable/trigger", {})).json()["outcome"] == "triggered"
+        await caller.client.aclose()
+    async with DevServer.start(db=db, virtual_clock=True, config=config) as second:
+        caller = Api(second.url)
+        described = (await caller.call("GET", "/schedules/durable")).json()
+        assert (described["fires_count"], described["status"]) == (1, "active")
+        await second.skip(3600)
+        assert (await caller.call("GET", "/schedules/durable")).json()["fires_count"] == 7
+        events = (await caller.call("GET", "/schedules/durable/history")).json()["events"]
+        assert [e["event_type"] for e in events] == ["ScheduleCreated"] + ["ScheduleTriggered"] * 7
+        await caller.client.aclose()
