@@ -90,3 +90,17 @@ def test_records_with_any_declared_length_never_escape_the_typed_errors(
     blob = base64.b64encode(b"\x00" + bytes(varint) + body + tail).decode("ascii")
     with contextlib.suppress(PayloadCodecError):
         serializer.decode(blob, "avro")
+
+
+ENVELOPE_LIKE = st.dictionaries(
+    st.sampled_from(["codec", "blob", "external_storage", "other"]),
+    st.one_of(JSON_VALUES, st.sampled_from(["avro", "json", "xml", "AAQ0MgI="])),
+    max_size=4,
+)
+
+
+@SETTINGS
+@given(st.one_of(ENVELOPE_LIKE, JSON_VALUES), st.sampled_from([None, "avro", "json", "xml"]))
+def test_arbitrary_envelopes_never_escape_the_typed_errors(value: Any, codec: str | None) -> None:
+    with contextlib.suppress(PayloadCodecError):
+        serializer.decode_envelope(value, codec)
