@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -70,6 +71,8 @@ CREATE TABLE IF NOT EXISTS schedule_events (
     UNIQUE (namespace, schedule_id, sequence)
 );
 """
+
+log = logging.getLogger("dw_devserver.schedules")
 
 #: Fires processed per schedule per tick; a clock skipped by years cannot stall the loop.
 MAX_CATCH_UP_FIRES = 1000
@@ -548,12 +551,20 @@ class ScheduleService:
             (now,),
         )
         for ref in due_rows:
-            self._catch_up(ref["namespace"], ref["schedule_id"], now)
+            try:
+                self._catch_up(ref["namespace"], ref["schedule_id"], now)
+            except Exception:
+                # One broken schedule must not starve the others, nor fail the same fire every tick.
+                log.exception("schedule %s/%s: fire failed", ref["namespace"], ref["schedule_id"])
+                self._skip_broken_fire(ref["namespace"], ref["schedule_id"], now)
         buffered = self.store.all(
             "SELECT namespace, schedule_id FROM schedules WHERE status != 'deleted' AND buffered != '[]'"
         )
         for ref in buffered:
-            self._drain_buffer(ref["namespace"], ref["schedule_id"], now)
+            try:
+                self._drain_buffer(ref["namespace"], ref["schedule_id"], now)
+            except Exception:
+                log.exception("schedule %s/%s: buffered fire failed", ref["namespace"], ref["schedule_id"])
         upcoming = self.store.one("SELECT MIN(next_due_at) AS due FROM schedules WHERE status = 'active'")
         # A non-empty buffer waits on a run closing, which no timestamp predicts: poll it.
         if buffered:
@@ -561,6 +572,41 @@ class ScheduleService:
                 now + 1.0 if upcoming is None or upcoming["due"] is None else min(upcoming["due"], now + 1.0)
             )
         return None if upcoming is None or upcoming["due"] is None else float(upcoming["due"])
+
+    def _skip_broken_fire(self, namespace: str, schedule_id: str, now: float) -> None:
+        """Count the failed fire, audit it and move on to the next spec time."""
+        with self.store.transaction() as tx:
+            row = tx.one(
+                "SELECT * FROM schedules WHERE namespace = ? AND schedule_id = ?", (namespace, schedule_id)
+            )
+            if row is None or row["next_fire_at"] is None:
+                return
+            nominal = float(row["next_fire_at"])
+            try:
+                spec = parse_schedule_spec(loads(row["spec"], {}))
+                next_nominal, next_due = self._next_fire(
+                    schedule_id, spec, row["jitter_seconds"], max(nominal, now)
+                )
+            except Exception:
+                next_nominal = next_due = None
+            tx.update(
+                "schedules",
+                {"namespace": namespace, "schedule_id": schedule_id},
+                {
+                    "failures_count": row["failures_count"] + 1,
+                    "next_fire_at": next_nominal,
+                    "next_due_at": next_due,
+                    "updated_at": now,
+                },
+            )
+            self._event(
+                tx,
+                namespace,
+                schedule_id,
+                "ScheduleTriggerSkipped",
+                now,
+                {"reason": "trigger_failed", "fire_time": iso(nominal), "trigger": "scheduled"},
+            )
 
     def _catch_up(self, namespace: str, schedule_id: str, now: float) -> None:
         for _ in range(MAX_CATCH_UP_FIRES):
