@@ -1,0 +1,74 @@
+"""The Google Cloud Storage external-storage driver (application-owned google-cloud-storage client)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from dw_core.external_storage import normalize_prefix, payload_object_key
+
+from dw_storage_gcs.locator import check_bucket_name, key_from_uri, object_uri
+
+__all__ = ["CONTENT_TYPE", "GCSExternalStorage"]
+
+CONTENT_TYPE: Final = "application/octet-stream"
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    # google.api_core's NotFound has code 404 (an HTTPStatus); duck-typed to avoid importing it.
+    return getattr(exc, "code", None) == 404
+
+
+class GCSExternalStorage:
+    """Stores each payload once at ``gs://<bucket>/[<prefix>/]<codec>/<sha[:2]>/<sha>``.
+
+    ``client`` is an application-owned ``google.cloud.storage.Client`` (anything with
+    ``bucket(name).blob(key)`` whose blobs offer ``upload_from_string``, ``download_as_bytes`` and
+    ``delete``). Objects carry ``sha256`` and ``codec`` metadata and the content type
+    ``application/octet-stream``. URIs naming another bucket, leaving the prefix or holding unsafe key
+    segments are refused with ``ValueError``.
+    """
+
+    def __init__(self, client: Any, *, bucket: str, prefix: str = "") -> None:
+        if client is None:
+            raise ValueError("GCSExternalStorage needs a google-cloud-storage client, e.g. storage.Client()")
+        self.client = client
+        self.bucket = check_bucket_name(bucket)
+        self.prefix = normalize_prefix(prefix)
+
+    def __repr__(self) -> str:
+        return f"GCSExternalStorage(bucket={self.bucket!r}, prefix={self.prefix!r})"
+
+    def _blob(self, key: str) -> Any:
+        return self.client.bucket(self.bucket).blob(key)
+
+    def put(self, data: bytes, *, sha256: str, codec: str) -> str:
+        """Upload ``data`` under its digest-derived key and return the ``gs://`` URI."""
+        key = payload_object_key(codec=codec, sha256=sha256, prefix=self.prefix)
+        blob = self._blob(key)
+        blob.metadata = {"sha256": sha256, "codec": codec}
+        blob.upload_from_string(bytes(data), content_type=CONTENT_TYPE)
+        return object_uri(self.bucket, key)
+
+    def get(self, uri: str) -> bytes:
+        """The object's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
+        key = key_from_uri(uri, bucket=self.bucket, prefix=self.prefix)
+        try:
+            data = self._blob(key).download_as_bytes()
+        except Exception as exc:
+            if _is_not_found(exc):
+                raise FileNotFoundError(f"external payload not found: {uri}") from exc
+            raise
+        if isinstance(data, (bytearray, memoryview)):
+            return bytes(data)
+        if not isinstance(data, bytes):
+            raise ValueError(f"GCS download of {uri} returned {type(data).__name__}, expected bytes")
+        return data
+
+    def delete(self, uri: str) -> None:
+        """Delete the object; a missing object is not an error."""
+        key = key_from_uri(uri, bucket=self.bucket, prefix=self.prefix)
+        try:
+            self._blob(key).delete()
+        except Exception as exc:
+            if not _is_not_found(exc):
+                raise
