@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from dw_devserver import DevServer, ServerConfig
+from dw_devserver.codec import decode_avro
 
 _HERE = Path(__file__).resolve()
 FIXTURES = next(p / "shared" / "fixtures" / "control-plane" for p in _HERE.parents if (p / "shared").is_dir())
@@ -246,3 +248,79 @@ async def test_rejections_are_outcomes_and_change_nothing(server: DevServer) -> 
         "target": {"workflow_id": "taken", "signal_name": "s"},
     }
     assert (await api.call("POST", hook, fixed)).status_code == 202
+
+
+async def test_update_with_wait_for_completed_reports_the_engine_outcome(server: DevServer) -> None:
+    api = Api(server.url)
+    worker_headers = {
+        "X-Durable-Workflow-Protocol-Version": "1.1",
+        "Authorization": "Bearer worker-token",
+        "Content-Type": "application/json",
+    }
+    worker = httpx.AsyncClient(base_url=server.url + "/api", headers=worker_headers, timeout=30)
+    register = {"worker_id": "w", "task_queue": "q", "runtime": "python", "supported_workflow_types": []}
+    assert (await worker.post("/worker/register", content=json.dumps(register))).status_code == 201
+    start = {"workflow_id": "order-9", "workflow_type": "orders", "task_queue": "q", "input": []}
+    assert (await api.call("POST", "/workflows", start)).status_code == 201
+
+    async def run_worker() -> str:
+        """Answer workflow tasks until the update task arrives, then complete the update."""
+        while True:
+            polled = (
+                await worker.post(
+                    "/worker/workflow-tasks/poll", content=json.dumps({"worker_id": "w", "task_queue": "q"})
+                )
+            ).json()
+            task = polled.get("task")
+            if not task:
+                continue
+            update_id = task.get("workflow_update_id")
+            command: dict[str, Any] = (
+                {
+                    "type": "complete_update",
+                    "update_id": update_id,
+                    "result": {"codec": "avro", "blob": "ABJbIndvcmxkIl0C"},
+                }
+                if update_id
+                else {"type": "start_timer", "delay_seconds": 3600}
+            )
+            done = await worker.post(
+                f"/worker/workflow-tasks/{task['task_id']}/complete",
+                content=json.dumps(
+                    {
+                        "lease_owner": "w",
+                        "workflow_task_attempt": task["workflow_task_attempt"],
+                        "commands": [command],
+                    }
+                ),
+            )
+            assert done.status_code == 200, done.text
+            if update_id:
+                return str(update_id)
+
+    update = {
+        "action": "update_workflow",
+        "idempotency_key": "evt-9",
+        "target": {
+            "workflow_id": "order-9",
+            "update_name": "approve",
+            "wait_for": "completed",
+            "wait_timeout_seconds": 20,
+        },
+        "input": {"by": "ops"},
+    }
+    response, update_id = await asyncio.wait_for(
+        asyncio.gather(api.call("POST", "/bridge-adapters/webhook/shop", update), run_worker()), 60
+    )
+    await worker.aclose()
+    assert response.status_code == 202, response.text
+    outcome = response.json()
+    assert (outcome["outcome"], outcome["control_plane_outcome"], outcome["update_id"]) == (
+        "accepted",
+        "update_completed",
+        update_id,
+    )
+    # Named arguments stay an object for updates (a start would turn them into a list).
+    stored = server.runtime.store.one("SELECT arguments FROM updates WHERE id = ?", (update_id,))
+    assert stored is not None
+    assert decode_avro(stored["arguments"]) == {"by": "ops"}

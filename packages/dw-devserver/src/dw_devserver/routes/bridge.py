@@ -9,6 +9,8 @@ workflow again. Rejected deliveries are not remembered, so a sender can fix and 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -130,9 +132,12 @@ def _fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _arguments(body: dict[str, Any]) -> str | None:
+def _arguments(body: dict[str, Any], action: str) -> str | None:
+    """Encode ``input``: a start turns an object into its value list, signals/updates keep named arguments."""
     try:
-        blob, _ = payload_from_request(body.get("input"), "input")
+        blob, _ = payload_from_request(
+            body.get("input"), "input", plain_object_as_list=action == "start_workflow"
+        )
     except ApiError as err:
         raise Rejected("malformed_payload", err.message, err.fields.get("errors")) from None
     return blob
@@ -157,9 +162,29 @@ async def webhook(ctx: Ctx) -> tuple[int, dict[str, Any]]:
                     "use a new key for a new event.",
                 )
             return _duplicate(adapter, body, json.loads(prior["outcome"]))
-        return _route(ctx, adapter, action, key, target)
+        status, outcome = _route(ctx, adapter, action, key, target)
     except Rejected as rejection:
         return _reject(adapter, body, rejection)
+    if action == "update_workflow" and status == 202 and target.get("wait_for") == "completed":
+        await _await_update(ctx, outcome, float(target.get("wait_timeout_seconds") or 10))
+    return status, outcome
+
+
+async def _await_update(ctx: Ctx, outcome: dict[str, Any], timeout: float) -> None:
+    """Hold the answer until the workflow applied the update or ``timeout`` passed (as the update route)."""
+    update_id = outcome.get("update_id")
+    if update_id is None:
+        return
+    row = ctx.rt.store.one("SELECT status FROM updates WHERE id = ?", (update_id,))
+    if row is not None and row["status"] == "accepted":
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(ctx.rt.engine.update_event(update_id).wait(), timeout)
+        row = ctx.rt.store.one("SELECT status FROM updates WHERE id = ?", (update_id,))
+    engine_outcome = {"completed": "update_completed", "failed": "update_failed"}.get(
+        row["status"] if row else ""
+    )
+    if engine_outcome:
+        outcome["control_plane_outcome"] = engine_outcome
 
 
 def _duplicate(adapter: str, body: dict[str, Any], first: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -183,7 +208,7 @@ def _route(
     ctx: Ctx, adapter: str, action: str, key: str, target: dict[str, Any]
 ) -> tuple[int, dict[str, Any]]:
     rt, body, namespace = ctx.rt, ctx.body, ctx.namespace
-    arguments = _arguments(body)
+    arguments = _arguments(body, action)
     with rt.store.transaction() as tx:
         try:
             if action == "start_workflow":
@@ -253,6 +278,7 @@ def _route(
                     "run_id": command.get("run_id"),
                     "workflow_type": command.get("workflow_type"),
                     "control_plane_outcome": command.get("outcome"),
+                    "update_id": command.get("update_id"),
                 }
         except ApiError as err:
             if err.reason in ("instance_not_found", "workflow_not_found", "run_not_found"):
