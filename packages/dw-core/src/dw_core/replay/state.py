@@ -24,6 +24,7 @@ How it works (the full rules are in the package README, "Replay semantics"):
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 from collections import deque
@@ -117,27 +118,14 @@ class ReplayStateUnusableError(RuntimeError):
 class _Step:
     """One command the workflow issued (or history recorded), and what became of it."""
 
-    __slots__ = (
-        "command",
-        "confirmed",
-        "error",
-        "issued_at",
-        "kind",
-        "number",
-        "resolved",
-        "value",
-        "wait",
-        "withdrawn",
-    )
+    __slots__ = ("command", "confirmed", "error", "kind", "number", "resolved", "value", "wait")
 
-    def __init__(self, kind: str, command: Command, issued_at: int) -> None:
+    def __init__(self, kind: str, command: Command) -> None:
         self.kind = kind
         self.command = command
-        self.issued_at = issued_at
         self.number: int | None = None
         self.confirmed = False
         self.resolved = False
-        self.withdrawn = False
         self.value: Any = None
         self.error: BaseException | None = None
         self.wait: _Wait | None = None
@@ -295,6 +283,7 @@ class WorkflowRunState:
         self._deferred: deque[_Receiver] = deque()
         self._accepted_updates: dict[str, _AcceptedUpdate] = {}
         self._updates_applied_live: set[str] = set()
+        self._side_effects = 0
 
     # -- what the worker reads ---------------------------------------------------------------------
 
@@ -415,7 +404,7 @@ class WorkflowRunState:
             self._live = False
         if isinstance(self._terminal, FailWorkflow):
             return [self._terminal]
-        pending: list[Command] = [step.command for step in self._unconfirmed if not step.withdrawn]
+        pending: list[Command] = [step.command for step in self._unconfirmed]
         if self._terminal is not None:
             pending.append(self._terminal)
         return pending
@@ -595,26 +584,13 @@ class WorkflowRunState:
             return  # a later event of a step already known (ActivityStarted, ChildRunStarted, ...)
         if kind in (protocol.ACTIVITY_STARTED, protocol.CHILD_RUN_STARTED) and number is None:
             return
-        if self._consume_withdrawn(step_kind, payload):
-            return
-        if self._pending is not None:
+        if not self._unconfirmed and self._pending is not None:
+            # Everything issued is confirmed: this event is the record of the pending command (or
+            # proves it was never recorded).
             self._match_pending(step_kind, kind, event, payload, number)
             return
         step = self._take_unconfirmed(step_kind, kind, payload, number)
         self._confirm(step, number, payload)
-
-    def _consume_withdrawn(self, step_kind: str, payload: Mapping[str, Any]) -> bool:
-        """Skip opens of waits that resolved before history confirmed them; True if this event was one."""
-        queue = self._unconfirmed
-        while queue and queue[0].withdrawn:
-            withdrawn = queue.popleft()
-            if step_kind == WAIT and withdrawn.kind == WAIT:
-                # The open was sent before the wait resolved; its later events need nothing.
-                wait_id = payload.get("condition_wait_id")
-                if isinstance(wait_id, str) and withdrawn.wait is not None:
-                    self._waits_by_id[wait_id] = withdrawn.wait
-                return True
-        return False
 
     def _match_pending(
         self,
@@ -639,7 +615,7 @@ class WorkflowRunState:
                 value = _marker_value(command, version if type(version) is int else 0)
             else:
                 value = None
-            step = _Step(step_kind, command, self._event_index)
+            step = _Step(step_kind, command)
             step.resolved = True
             step.value = value
             self._confirm(step, number, payload)
@@ -683,8 +659,6 @@ class WorkflowRunState:
         self, step_kind: str, kind: str, payload: Mapping[str, Any], number: int | None
     ) -> _Step:
         queue = self._unconfirmed
-        while queue and queue[0].withdrawn:
-            queue.popleft()
         if not queue:
             where = "has finished" if self._terminal is not None else self._parked_description()
             raise NonDeterministicReplayError(
@@ -803,7 +777,7 @@ class WorkflowRunState:
         if step is None:
             step = self._unnumbered_step(step_kind)
         if step is None:
-            if self._pending is not None:
+            if not self._unconfirmed and self._pending is not None:
                 self._pending_absent(kind, event, payload, number)
                 return
             step = self._take_unconfirmed(step_kind, kind, payload, number)
@@ -870,10 +844,9 @@ class WorkflowRunState:
         self._resolve_wait(wait, kind == protocol.CONDITION_WAIT_SATISFIED)
 
     def _resolve_wait(self, wait: _Wait, value: bool) -> None:
+        # Opens of this wait not yet confirmed stay queued: one may already be on its way to the
+        # server, so every open is sent and confirmed in order (their later events are ignored).
         wait.resolved = True
-        for step in wait.opens:
-            if not step.confirmed:
-                step.withdrawn = True
         if self._blocked_on is wait:
             self._blocked_on = None
         self._resume = (value, None)
@@ -908,12 +881,9 @@ class WorkflowRunState:
         if isinstance(wait, _Wait) and not wait.resolved:
             if self._evaluate(wait.command):
                 self._resolve_wait(wait, True)
-            elif self._terminal is None and not any(
-                not step.confirmed and not step.withdrawn and step.issued_at >= receiver.index
-                for step in wait.opens
-            ):
+            elif self._terminal is None:
                 # The task handling this signal must re-open the wait, or the server records it satisfied.
-                step = _Step(WAIT, wait.command, receiver.index)
+                step = _Step(WAIT, wait.command)
                 step.wait = wait
                 wait.opens.append(step)
                 self._unconfirmed.append(step)
@@ -957,7 +927,7 @@ class WorkflowRunState:
             self._resolve_wait(wait, True)
 
     def _on_terminal_event(self, kind: str, event: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-        if self._pending is not None and kind != protocol.WORKFLOW_FAILED:
+        if self._pending is not None and not self._unconfirmed and kind != protocol.WORKFLOW_FAILED:
             self._pending_absent(kind, event, payload, None)
 
     # -- internals: running the generator ------------------------------------------------------------
@@ -1000,15 +970,20 @@ class WorkflowRunState:
     def _finish_with_value(self, value: Any) -> None:
         if isinstance(value, ContinueAsNew):
             self._finish(value)
-        else:
-            self._finish(CompleteWorkflow(value))
+            return
+        try:
+            # Signals recorded after the return still run their handlers (queries see them); they
+            # must not change a result that aliases workflow state.
+            value = copy.deepcopy(value)
+        except Exception:
+            log.debug("workflow result could not be copied; keeping the object returned", exc_info=True)
+        self._finish(CompleteWorkflow(value))
 
     def _finish(self, command: Command) -> None:
         self._terminal = command
         self._blocked_on = None
         self._pending = None
         self._resume = None
-        self._deferred.clear()
         gen, self._gen = self._gen, None
         if gen is not None:
             try:
@@ -1030,7 +1005,7 @@ class WorkflowRunState:
                     return
                 self._run_pending_live()
                 continue
-            if self._deferred and self._gen is not None:
+            if self._deferred:
                 self._apply_signal(self._deferred.popleft())
                 continue
             return
@@ -1080,6 +1055,8 @@ class WorkflowRunState:
                 self._finish(item)
                 return
             if _non_blocking_kind(item) is not None:
+                if isinstance(item, RecordSideEffect):
+                    self._side_effects += 1
                 self._pending = item  # type: ignore[assignment]
                 return
             item = self._send(
@@ -1091,7 +1068,7 @@ class WorkflowRunState:
             )
 
     def _issue(self, kind: str, command: Command) -> _Step:
-        step = _Step(kind, command, self._applied if self._live else self._event_index)
+        step = _Step(kind, command)
         self._unconfirmed.append(step)
         return step
 
@@ -1127,7 +1104,7 @@ class WorkflowRunState:
         error: BaseException | None = None
         if isinstance(command, RecordSideEffect):
             try:
-                produced = command.fn() if command.fn is not None else command.result
+                produced = self._call_side_effect(command)
                 # What replays will see: the value after a trip through the codec.
                 value = serializer.decode(
                     serializer.encode(produced, serializer.JSON_CODEC, size_warning=None)
@@ -1144,6 +1121,17 @@ class WorkflowRunState:
         step.resolved = True
         step.value = value
         self._resume = (value, None)
+
+    def _call_side_effect(self, command: RecordSideEffect) -> Any:
+        if command.fn is None:
+            return command.result
+        context = self.context
+        if context is None:
+            return command.fn()
+        # fn runs only on the first execution; if it draws from ctx.random()/uuid*, it must not move
+        # the workflow's own generator, or code after it would differ between live and replay.
+        with context._isolated_randomness(f"side-effect:{self._side_effects}"):
+            return command.fn()
 
     # -- internals: payloads ---------------------------------------------------------------------------
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
 import random as _random
 import types
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final
 
@@ -60,7 +61,7 @@ def _code_fields(code: types.CodeType) -> str:
 
 def _code_digest(code: types.CodeType) -> str:
     return hashlib.sha256(
-        f"{code.co_qualname if hasattr(code, 'co_qualname') else code.co_name}\0{_code_fields(code)}".encode()
+        f"{code.co_name}\0{_code_fields(code)}".encode()
     ).hexdigest()
 
 
@@ -175,6 +176,18 @@ class WorkflowContext:
     def _advance_clock(self, moment: datetime) -> None:
         if moment > self._now:
             self._now = moment
+
+    @contextlib.contextmanager
+    def _isolated_randomness(self, label: str) -> Iterator[None]:
+        """Give code that runs only once (a side effect) its own generator and uuid7 counter."""
+        saved = (self._random, self._uuid7_counter)
+        seed = int(hashlib.sha256(f"{self.run_id}\0{label}".encode()).hexdigest()[:16], 16)
+        self._random = _random.Random(seed)
+        self._uuid7_counter = 0
+        try:
+            yield
+        finally:
+            self._random, self._uuid7_counter = saved
 
     # -- commands -------------------------------------------------------------------------------
 
