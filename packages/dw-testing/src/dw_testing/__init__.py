@@ -9,6 +9,7 @@
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from dw_testing.environment import WorkflowEnvironment, WorkflowRunRecord
 from dw_testing.errors import (
@@ -22,6 +23,9 @@ from dw_testing.errors import (
 )
 from dw_testing.replay import Replayer, ReplayOutcome, replay_history, replay_history_file
 
+if TYPE_CHECKING:
+    from dw_testing.local import LocalServerEnvironment
+
 try:
     __version__ = version("dw-testing")
 except PackageNotFoundError:  # running from a source tree without metadata
@@ -30,6 +34,7 @@ except PackageNotFoundError:  # running from a source tree without metadata
 __all__ = [
     "ContinueAsNewLimitExceeded",
     "IterationLimitExceeded",
+    "LocalServerEnvironment",
     "MissingMockError",
     "NonDeterministicWorkflowError",
     "ReplayOutcome",
@@ -43,3 +48,13 @@ __all__ = [
     "replay_history",
     "replay_history_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The local environment pulls in the dev server (uvicorn, starlette): load it on first use so
+    # in-process harness tests stay light.
+    if name == "LocalServerEnvironment":
+        from dw_testing.local import LocalServerEnvironment
+
+        return LocalServerEnvironment
+    raise AttributeError(f"module 'dw_testing' has no attribute {name!r}")

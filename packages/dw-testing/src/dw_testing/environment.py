@@ -15,9 +15,10 @@ pending the earliest timer or wait timeout fires, the virtual clock jumping to i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dw_core import serializer
 from dw_core.activity import ActivityInfo
@@ -46,6 +47,9 @@ from dw_testing.errors import (
     WorkflowStuckError,
 )
 from dw_testing.mocks import WORKER_ID, ActivityMocks, is_non_retryable, retry_budget
+
+if TYPE_CHECKING:
+    from dw_testing.local import LocalServerEnvironment
 
 __all__ = ["WorkflowEnvironment", "WorkflowRunRecord"]
 
@@ -144,6 +148,13 @@ class WorkflowEnvironment:
         self._signals_by_link: dict[int, list[tuple[str, list[Any]]]] = {}
         self._runs: list[WorkflowRunRecord] = []
         self._last_state: WorkflowRunState | None = None
+
+    @staticmethod
+    def start_local(**options: Any) -> AbstractAsyncContextManager[LocalServerEnvironment]:
+        """``async with WorkflowEnvironment.start_local() as env:`` — see :class:`LocalServerEnvironment`."""
+        from dw_testing.local import LocalServerEnvironment
+
+        return LocalServerEnvironment.start(**options)
 
     # -- registration -----------------------------------------------------------------------------------
 
