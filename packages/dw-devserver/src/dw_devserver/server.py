@@ -26,6 +26,9 @@ def _config(db: str | None, virtual_clock: bool, config: ServerConfig | None, fi
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # accepted connections inherit this on Linux; without it uvicorn's header/body writes meet
+    # Nagle + delayed ACK and every response takes ~40 ms
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(2048)
     sock.setblocking(False)

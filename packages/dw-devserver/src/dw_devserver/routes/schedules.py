@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from dw_devserver.codec import payload_from_request
 from dw_devserver.control.field_errors import FieldErrors
@@ -24,6 +25,8 @@ from dw_devserver.schedules.spec import parse_schedule_spec
 SCHEMA = SERVICE_SCHEMA
 table = RouteTable()
 routes = table.routes
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _SCHEDULE_ID = re.compile(r"[a-zA-Z0-9._:-]{1,128}")
 _ACTION_KEYS = ("workflow_type", "task_queue", "input", "execution_timeout_seconds", "run_timeout_seconds")
@@ -45,9 +48,10 @@ def _service(ctx: Ctx) -> ScheduleService:
     return service
 
 
-def _call(fn: Any, *args: Any) -> Any:
+def _call(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a service operation, turning its typed failures into HTTP error envelopes."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except ScheduleError as err:
         raise ApiError(err.status, err.reason, err.message, **err.fields) from None
     except FieldErrors as err:
