@@ -17,8 +17,13 @@ NOW = datetime(2026, 4, 22, 9, 30, tzinfo=timezone.utc)
 def worker(build_id: str | None, status: str, heartbeat: str, wdf: object = None) -> dict[str, object]:
     extra = {"workflow_definition_fingerprints": wdf} if wdf else {}
     return {
-        "build_id": build_id, "status": status, "runtime": "python", "sdk_version": "sdk/1",
-        "last_heartbeat_at": heartbeat, "registered_at": "2026-04-22T08:00:00.000000Z", **extra,
+        "build_id": build_id,
+        "status": status,
+        "runtime": "python",
+        "sdk_version": "sdk/1",
+        "last_heartbeat_at": heartbeat,
+        "registered_at": "2026-04-22T08:00:00.000000Z",
+        **extra,
     }
 
 
