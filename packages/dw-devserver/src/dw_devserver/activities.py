@@ -62,8 +62,7 @@ class Activities:
         self.engine.append_event(tx, run, "ActivityScheduled", {**self._common(row), "activity": self._snapshot(row)},
                                  task_id=task_id)  # fmt: skip
         self.engine.wake_queue(tx, "activity", run["namespace"], queue)
-        if row["deadline_at"] is not None:
-            tx.after_commit(self.engine.rt.scheduler.wake)
+        self.engine.due(tx, row["deadline_at"])
         return exec_id
 
     def _common(self, row: dict[str, Any] | Any) -> dict[str, Any]:
@@ -148,7 +147,7 @@ class Activities:
                 **self._common(row), "activity_attempt_id": attempt_id, "attempt_number": attempt_number,
                 "activity": self._snapshot(row),
             })  # fmt: skip
-            tx.after_commit(self.engine.rt.scheduler.wake)
+            self.engine.due(tx, row["deadline_at"])
         task: dict[str, Any] = {
             "task_id": row["current_task_id"],
             "workflow_id": row["workflow_id"],
@@ -369,7 +368,8 @@ class Activities:
             "timeout_kind": timeout_kind, **fields,
         })  # fmt: skip
         self.engine.wake_queue(tx, "activity", execution["namespace"], execution["task_queue"])
-        tx.after_commit(self.engine.rt.scheduler.wake)
+        self.engine.due(tx, available)
+        self.engine.due(tx, execution["deadline_at"])
 
     def cancel_open(self, tx: Transaction, run: dict[str, Any], command_id: str | None) -> None:
         """Cancel the run's open executions, writing ``ActivityCancelled`` for attempts in flight."""

@@ -99,7 +99,7 @@ class Completion:
             if run["status"] in ("pending", "waiting"):
                 tx.update("runs", {"run_id": run["run_id"]}, {"status": "running"})
                 run["status"] = "running"
-            tx.after_commit(self.engine.rt.scheduler.wake)
+            self.engine.due(tx, lease)
         events = self.store.all(
             "SELECT * FROM history_events WHERE run_id = ? ORDER BY sequence LIMIT ?", (run["run_id"], page_size)
         )
@@ -199,7 +199,7 @@ class Completion:
             tx.update("workflow_tasks", {"id": task_id},
                       {"status": "ready", "lease_owner": None, "lease_expires_at": None,
                        "available_at": self.engine.now() + delay, "last_error": failure.get("message")})  # fmt: skip
-            tx.after_commit(self.engine.rt.scheduler.wake)
+            self.engine.due(tx, self.engine.now() + delay)
             return {"task_id": task_id, "workflow_task_attempt": attempt, "outcome": "failed", "recorded": True,
                     "reason": None, "next_task_id": None, "retry_available_at": iso(self.engine.now() + delay)}  # fmt: skip
 
@@ -414,7 +414,7 @@ class Completion:
         self.engine.append_event(tx, run, "TimerScheduled", {
             "timer_id": timer_id, "sequence": step, "delay_seconds": delay, "fire_at": iso(fire_at), **extra,
         }, task_id=task_id)  # fmt: skip
-        tx.after_commit(self.engine.rt.scheduler.wake)
+        self.engine.due(tx, fire_at)
         return timer_id
 
     def _close_update(self, tx: Transaction, run: dict[str, Any], cmd: dict[str, Any], step: int, task_id: str) -> None:

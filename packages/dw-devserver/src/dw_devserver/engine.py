@@ -66,6 +66,7 @@ class Engine:
         #: waiters for updates (update_id -> event), released when the update closes
         self._update_waiters: dict[str, asyncio.Event] = {}
         self._closed_waiters: dict[str, asyncio.Event] = {}
+        self._last_tick: float | None = None
 
     def now(self) -> float:
         """Server-clock now."""
@@ -136,6 +137,11 @@ class Engine:
         )
         self.wake_queue(tx, "workflow", run["namespace"], run["task_queue"])
         return task_id
+
+    def due(self, tx: Transaction, when: float | None) -> None:
+        """Tell the scheduler (after commit) that something comes due at ``when``."""
+        if when is not None:
+            tx.after_commit(lambda: self.rt.scheduler.due(when))
 
     def wake_queue(self, tx: Transaction, family: str, namespace: str, queue: str) -> None:
         """Release long-polls of ``family`` on the queue once ``tx`` commits."""
@@ -345,8 +351,7 @@ class Engine:
             command_id=command_id,
         )
         self.ensure_workflow_task(tx, run, {"resume_source_kind": "workflow_start"})
-        if run_deadline_at is not None:
-            tx.after_commit(self.rt.scheduler.wake)
+        self.due(tx, run_deadline_at)
         return run
 
     # ------------------------------------------------------------------ control-plane commands
@@ -802,6 +807,7 @@ class Engine:
 
     def tick(self, now: float) -> float | None:
         """Fire due timers, expire workflow-task leases, enforce run deadlines and activity timeouts."""
+        self._release_delayed(now)
         self._fire_timers(now)
         self._expire_workflow_leases(now)
         self._enforce_run_deadlines(now)
@@ -820,6 +826,21 @@ class Engine:
         ]
         times = [row["t"] for row in candidates if row is not None and row["t"] is not None]
         return min(times) if times else None
+
+    def _release_delayed(self, now: float) -> None:
+        """Wake long-polls for tasks whose backoff ended since the previous tick."""
+        since = self._last_tick
+        self._last_tick = now
+        if since is None:
+            since = 0.0
+        for family, table, status in (("workflow", "workflow_tasks", "ready"),
+                                      ("activity", "activity_executions", "scheduled")):  # fmt: skip
+            for row in self.store.all(
+                f"SELECT DISTINCT namespace, task_queue FROM {table} WHERE status = ? AND available_at > ?"
+                " AND available_at <= ?",
+                (status, since, now),
+            ):
+                self.rt.wakeups.notify((family, row["namespace"], row["task_queue"]))
 
     def _fire_timers(self, now: float) -> None:
         due = self.store.all(

@@ -32,6 +32,9 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._running = False
+        #: when the loop next plans to run the ticks (None: nothing planned)
+        self._planned: float | None = None
+        self._in_run = False
         clock.on_advance(self.wake)
 
     def add_tick(self, callback: Tick, name: str | None = None) -> None:
@@ -43,9 +46,25 @@ class Scheduler:
         self._idle.clear()
         self._wake.set()
 
+    def due(self, when: float | None) -> None:
+        """Something comes due at ``when``: wake the loop only if it planned to sleep past that."""
+        if when is None:
+            return
+        if self._in_run or self._planned is None or when < self._planned:
+            self._planned = when
+            self.wake()
+
     async def run_once(self) -> float | None:
         """Run all ticks once; returns the earliest next due time they reported."""
         now = self.clock.now()
+        next_due: float | None = None
+        self._in_run = True
+        try:
+            return await self._run_ticks(now)
+        finally:
+            self._in_run = False
+
+    async def _run_ticks(self, now: float) -> float | None:
         next_due: float | None = None
         for name, tick in self._ticks:
             try:
@@ -85,6 +104,7 @@ class Scheduler:
         while self._running:
             self._wake.clear()
             next_due = await self.run_once()
+            self._planned = next_due
             now = self.clock.now()
             if self.clock.virtual:
                 delay = self.max_sleep if next_due is None or next_due > now else 0.0

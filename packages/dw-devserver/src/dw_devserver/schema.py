@@ -121,6 +121,7 @@ CREATE TABLE IF NOT EXISTS workflow_tasks (
 CREATE INDEX IF NOT EXISTS wft_ready ON workflow_tasks (namespace, task_queue, status, available_at);
 CREATE INDEX IF NOT EXISTS wft_by_run ON workflow_tasks (run_id, status);
 CREATE INDEX IF NOT EXISTS wft_leases ON workflow_tasks (status, lease_expires_at);
+CREATE INDEX IF NOT EXISTS wft_available ON workflow_tasks (status, available_at);
 
 CREATE TABLE IF NOT EXISTS activity_executions (
     id TEXT PRIMARY KEY,
@@ -153,6 +154,7 @@ CREATE TABLE IF NOT EXISTS activity_executions (
 );
 CREATE INDEX IF NOT EXISTS act_ready ON activity_executions (namespace, task_queue, status, available_at);
 CREATE INDEX IF NOT EXISTS act_deadline ON activity_executions (status, deadline_at);
+CREATE INDEX IF NOT EXISTS act_available ON activity_executions (status, available_at);
 CREATE INDEX IF NOT EXISTS act_by_run ON activity_executions (run_id, status);
 CREATE INDEX IF NOT EXISTS act_by_task ON activity_executions (current_task_id);
 
