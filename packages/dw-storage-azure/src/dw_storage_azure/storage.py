@@ -1,0 +1,86 @@
+"""The Azure Blob Storage external-storage driver (application-owned ``ContainerClient``)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from dw_core.external_storage import normalize_prefix, payload_object_key
+
+from dw_storage_azure.locator import check_container_name, key_from_uri, object_uri
+
+__all__ = ["CONTENT_TYPE", "AzureBlobExternalStorage"]
+
+CONTENT_TYPE: Final = "application/octet-stream"
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    # azure.core's ResourceNotFoundError carries status_code 404; duck-typed to avoid importing it.
+    return getattr(exc, "status_code", None) == 404
+
+
+class AzureBlobExternalStorage:
+    """Stores each payload once at ``azure-blob://<container>/[<prefix>/]<codec>/<sha[:2]>/<sha>``.
+
+    ``container_client`` is an application-owned ``azure.storage.blob.ContainerClient`` for
+    ``container`` (``upload_blob``, ``download_blob``, ``delete_blob``). Blobs carry ``sha256`` and
+    ``codec`` metadata and the content type ``application/octet-stream``. URIs naming another
+    container, leaving the prefix or holding unsafe name segments are refused with ``ValueError``.
+    """
+
+    def __init__(self, container_client: Any, *, container: str, prefix: str = "") -> None:
+        if container_client is None:
+            raise ValueError(
+                "AzureBlobExternalStorage needs an azure-storage-blob ContainerClient, e.g. "
+                "BlobServiceClient.from_connection_string(...).get_container_client(container)"
+            )
+        self.container_client = container_client
+        self.container = check_container_name(container)
+        self.prefix = normalize_prefix(prefix)
+        client_container = getattr(container_client, "container_name", None)
+        # A client for another container would write blobs that the returned URIs do not name.
+        if isinstance(client_container, str) and client_container != self.container:
+            raise ValueError(
+                f"the container client is for container {client_container!r} but container={container!r}; "
+                "pass the client of the container the URIs should name"
+            )
+
+    def __repr__(self) -> str:
+        return f"AzureBlobExternalStorage(container={self.container!r}, prefix={self.prefix!r})"
+
+    def put(self, data: bytes, *, sha256: str, codec: str) -> str:
+        """Upload ``data`` under its digest-derived name and return the ``azure-blob://`` URI."""
+        from azure.storage.blob import ContentSettings
+
+        key = payload_object_key(codec=codec, sha256=sha256, prefix=self.prefix)
+        self.container_client.upload_blob(
+            name=key,
+            data=bytes(data),
+            overwrite=True,
+            metadata={"sha256": sha256, "codec": codec},
+            content_settings=ContentSettings(content_type=CONTENT_TYPE),
+        )
+        return object_uri(self.container, key)
+
+    def get(self, uri: str) -> bytes:
+        """The blob's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
+        key = key_from_uri(uri, container=self.container, prefix=self.prefix)
+        try:
+            data = self.container_client.download_blob(key).readall()
+        except Exception as exc:
+            if _is_not_found(exc):
+                raise FileNotFoundError(f"external payload not found: {uri}") from exc
+            raise
+        if isinstance(data, (bytearray, memoryview)):
+            return bytes(data)
+        if not isinstance(data, bytes):
+            raise ValueError(f"Azure Blob download of {uri} returned {type(data).__name__}, expected bytes")
+        return data
+
+    def delete(self, uri: str) -> None:
+        """Delete the blob; a missing blob is not an error."""
+        key = key_from_uri(uri, container=self.container, prefix=self.prefix)
+        try:
+            self.container_client.delete_blob(key)
+        except Exception as exc:
+            if not _is_not_found(exc):
+                raise

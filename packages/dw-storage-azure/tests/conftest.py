@@ -1,0 +1,119 @@
+"""A real Azure Blob endpoint for the tests: Azurite (npm) in a subprocess on a free 127.0.0.1 port.
+
+Azurite is installed once into ``<repo>/.cache/azurite`` with npm when it is not there yet.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
+AZURITE_DIR = REPO_ROOT / ".cache" / "azurite"
+AZURITE_BIN = AZURITE_DIR / "node_modules" / ".bin" / "azurite-blob"
+AZURITE_PACKAGE = "azurite@3"
+INSTALL_TIMEOUT_S = 600.0
+START_TIMEOUT_S = 90.0
+
+# Azurite's documented development account (public, well-known; not a secret).
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ensure_azurite() -> pathlib.Path:
+    if AZURITE_BIN.exists():
+        return AZURITE_BIN
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("the Azure Blob tests need node and npm to install Azurite (npm is not on PATH)")
+    AZURITE_DIR.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [npm, "install", "--prefix", str(AZURITE_DIR), "--no-audit", "--no-fund", AZURITE_PACKAGE],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_S,
+    )
+    if done.returncode != 0 or not AZURITE_BIN.exists():
+        pytest.fail(f"npm install {AZURITE_PACKAGE} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return AZURITE_BIN
+
+
+@pytest.fixture(scope="session")
+def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = _ensure_azurite()
+    port = _free_port()
+    location = tmp_path_factory.mktemp("azurite")
+    endpoint = f"http://127.0.0.1:{port}/{DEV_ACCOUNT}"
+    command = [
+        str(binary),
+        "--blobHost", "127.0.0.1",
+        "--blobPort", str(port),
+        "--location", str(location),
+        "--skipApiVersionCheck",
+        "--loose",
+        "--disableTelemetry",
+        "--silent",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    output = log.read().decode(errors="replace")
+                    pytest.fail(f"Azurite exited with {proc.returncode}: {output}")
+                try:
+                    if httpx.get(f"{endpoint}?comp=list", timeout=2.0).status_code < 500:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"Azurite did not answer on {endpoint} within {START_TIMEOUT_S} s")
+                time.sleep(0.1)
+            yield endpoint
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def blob_service(azurite_endpoint: str) -> Any:
+    connection_string = (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_ACCOUNT_KEY};"
+        f"BlobEndpoint={azurite_endpoint};"
+    )
+    return BlobServiceClient.from_connection_string(connection_string, retry_total=2)
+
+
+@pytest.fixture
+def container(blob_service: Any) -> str:
+    name = f"dw-test-{uuid.uuid4().hex[:12]}"
+    blob_service.create_container(name)
+    return name
+
+
+@pytest.fixture
+def container_client(blob_service: Any, container: str) -> Any:
+    return blob_service.get_container_client(container)
