@@ -6,6 +6,8 @@
 tests (the pytest plugin offers it as the ``workflow_env`` / ``workflow_client`` fixtures).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from dw_testing import (
     ContinueAsNewLimitExceeded,
     IterationLimitExceeded,
@@ -22,9 +24,13 @@ from dw_testing import (
     replay_history_file,
 )
 
+if TYPE_CHECKING:
+    from dw_testing.local import LocalServerEnvironment
+
 __all__ = [
     "ContinueAsNewLimitExceeded",
     "IterationLimitExceeded",
+    "LocalServerEnvironment",
     "MissingMockError",
     "NonDeterministicWorkflowError",
     "ReplayOutcome",
@@ -37,3 +43,12 @@ __all__ = [
     "replay_history",
     "replay_history_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: it pulls in the dev server, which harness-only tests do not need.
+    if name == "LocalServerEnvironment":
+        from dw_testing.local import LocalServerEnvironment
+
+        return LocalServerEnvironment
+    raise AttributeError(f"module 'durable_workflow.testing' has no attribute {name!r}")
