@@ -41,8 +41,9 @@ class Conn:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, body: Any = None,
-                      headers: dict[str, str] | None = None) -> tuple[int, Any]:  # fmt: skip
+    async def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
             sock = self.writer.get_extra_info("socket")
@@ -74,10 +75,22 @@ class Conn:
 
 def launch() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dw_devserver.cli", "start", "--port", "0", "--log-level", "warning",
-         "--long-poll-timeout", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dw_devserver.cli",
+            "start",
+            "--port",
+            "0",
+            "--log-level",
+            "warning",
+            "--long-poll-timeout",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "listening on" not in line:
@@ -87,7 +100,7 @@ def launch() -> tuple[subprocess.Popen[str], str]:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class Bench:
@@ -106,21 +119,37 @@ class Bench:
     async def workflow_poller(self, worker_id: str) -> None:
         c = self.conn()
         while not self.stop:
-            _, body = await c.request("POST", "/api/worker/workflow-tasks/poll", {"worker_id": worker_id,
-                                                                                   "task_queue": "b"}, WORKER)  # fmt: skip
+            _, body = await c.request(
+                "POST", "/api/worker/workflow-tasks/poll", {"worker_id": worker_id, "task_queue": "b"}, WORKER
+            )
             task = body["task"]
             if task is None:
                 continue
-            completed = next((e for e in task["history_events"] if e["event_type"] == "ActivityCompleted"), None)
+            completed = next(
+                (e for e in task["history_events"] if e["event_type"] == "ActivityCompleted"), None
+            )
             if completed is None:
-                cmd: dict[str, Any] = {"type": "schedule_activity", "activity_type": "echo", "queue": "b",
-                                       "arguments": task["arguments"]}  # fmt: skip
+                cmd: dict[str, Any] = {
+                    "type": "schedule_activity",
+                    "activity_type": "echo",
+                    "queue": "b",
+                    "arguments": task["arguments"],
+                }
             else:
-                cmd = {"type": "complete_workflow",
-                       "result": {"codec": "avro", "blob": completed["payload"]["result"]}}  # fmt: skip
-            status, _ = await c.request("POST", f"/api/worker/workflow-tasks/{task['task_id']}/complete", {
-                "lease_owner": worker_id, "workflow_task_attempt": task["workflow_task_attempt"],
-                "commands": [cmd]}, WORKER)  # fmt: skip
+                cmd = {
+                    "type": "complete_workflow",
+                    "result": {"codec": "avro", "blob": completed["payload"]["result"]},
+                }
+            status, _ = await c.request(
+                "POST",
+                f"/api/worker/workflow-tasks/{task['task_id']}/complete",
+                {
+                    "lease_owner": worker_id,
+                    "workflow_task_attempt": task["workflow_task_attempt"],
+                    "commands": [cmd],
+                },
+                WORKER,
+            )
             assert status == 200, status
             if completed is not None:
                 self.latency.append(time.perf_counter() - self.started_at[task["workflow_id"]])
@@ -132,14 +161,22 @@ class Bench:
     async def activity_poller(self, worker_id: str) -> None:
         c = self.conn()
         while not self.stop:
-            _, body = await c.request("POST", "/api/worker/activity-tasks/poll", {"worker_id": worker_id,
-                                                                                   "task_queue": "b"}, WORKER)  # fmt: skip
+            _, body = await c.request(
+                "POST", "/api/worker/activity-tasks/poll", {"worker_id": worker_id, "task_queue": "b"}, WORKER
+            )
             task = body["task"]
             if task is None:
                 continue
-            status, _ = await c.request("POST", f"/api/worker/activity-tasks/{task['task_id']}/complete", {
-                "activity_attempt_id": task["activity_attempt_id"], "lease_owner": worker_id,
-                "result": task["arguments"]}, WORKER)  # fmt: skip
+            status, _ = await c.request(
+                "POST",
+                f"/api/worker/activity-tasks/{task['task_id']}/complete",
+                {
+                    "activity_attempt_id": task["activity_attempt_id"],
+                    "lease_owner": worker_id,
+                    "result": task["arguments"],
+                },
+                WORKER,
+            )
             assert status == 200, status
         c.close()
 
@@ -148,9 +185,17 @@ class Bench:
         for wid in ids:
             self.finished[wid] = asyncio.Event()
             self.started_at[wid] = time.perf_counter()
-            status, body = await c.request("POST", "/api/workflows", {
-                "workflow_id": wid, "workflow_type": "bench", "task_queue": "b",
-                "input": {"codec": "avro", "blob": "AA5bIkFkYSJdAg=="}}, CONTROL)  # fmt: skip
+            status, body = await c.request(
+                "POST",
+                "/api/workflows",
+                {
+                    "workflow_id": wid,
+                    "workflow_type": "bench",
+                    "task_queue": "b",
+                    "input": {"codec": "avro", "blob": "AA5bIkFkYSJdAg=="},
+                },
+                CONTROL,
+            )
             assert status == 201, body
             await self.finished[wid].wait()  # closed loop: `concurrency` workflows in flight
         c.close()
@@ -175,23 +220,44 @@ async def baseline(host: str, port: int, seconds: float, concurrency: int) -> fl
 
 async def wake_latency(host: str, port: int, rounds: int) -> list[float]:
     c, p = Conn(host, port), Conn(host, port)
-    await c.request("POST", "/api/worker/register", {"worker_id": "waker", "task_queue": "wake", "runtime": "python"},
-                    WORKER)  # fmt: skip
+    await c.request(
+        "POST",
+        "/api/worker/register",
+        {"worker_id": "waker", "task_queue": "wake", "runtime": "python"},
+        WORKER,
+    )
     samples = []
     for i in range(rounds):
-        poll = asyncio.create_task(p.request("POST", "/api/worker/workflow-tasks/poll",
-                                             {"worker_id": "waker", "task_queue": "wake"}, WORKER))  # fmt: skip
+        poll = asyncio.create_task(
+            p.request(
+                "POST",
+                "/api/worker/workflow-tasks/poll",
+                {"worker_id": "waker", "task_queue": "wake"},
+                WORKER,
+            )
+        )
         await asyncio.sleep(0.02)  # let the poll park on the server
-        await c.request("POST", "/api/workflows", {"workflow_id": f"wake-{i}", "workflow_type": "w",
-                                                   "task_queue": "wake"}, CONTROL)  # fmt: skip
+        await c.request(
+            "POST",
+            "/api/workflows",
+            {"workflow_id": f"wake-{i}", "workflow_type": "w", "task_queue": "wake"},
+            CONTROL,
+        )
         acked = time.perf_counter()
         _, body = await poll
         samples.append(time.perf_counter() - acked)
         task = body["task"]
         assert task is not None
-        await c.request("POST", f"/api/worker/workflow-tasks/{task['task_id']}/complete", {
-            "lease_owner": "waker", "workflow_task_attempt": task["workflow_task_attempt"],
-            "commands": [{"type": "complete_workflow", "result": None}]}, WORKER)  # fmt: skip
+        await c.request(
+            "POST",
+            f"/api/worker/workflow-tasks/{task['task_id']}/complete",
+            {
+                "lease_owner": "waker",
+                "workflow_task_attempt": task["workflow_task_attempt"],
+                "commands": [{"type": "complete_workflow", "result": None}],
+            },
+            WORKER,
+        )
     c.close()
     p.close()
     return samples
@@ -203,8 +269,12 @@ async def main(total: int, concurrency: int, pollers: int) -> None:
     try:
         base = await baseline(host, int(port), 3.0, concurrency)
         reg = Conn(host, int(port))
-        await reg.request("POST", "/api/worker/register", {"worker_id": "bench", "task_queue": "b",
-                                                           "runtime": "python"}, WORKER)  # fmt: skip
+        await reg.request(
+            "POST",
+            "/api/worker/register",
+            {"worker_id": "bench", "task_queue": "b", "runtime": "python"},
+            WORKER,
+        )
         reg.close()
         bench = Bench(host, int(port), total)
         workers = [asyncio.create_task(bench.workflow_poller("bench")) for _ in range(pollers)]
@@ -224,17 +294,25 @@ async def main(total: int, concurrency: int, pollers: int) -> None:
         proc.wait(10)
     wps = total / elapsed
     calls = 7 * wps
-    print(f"workflows                : {total} (one activity each), {concurrency} in flight (closed loop), "
-          f"{pollers}+{pollers} pollers, raw-HTTP worker in the benchmark process")  # fmt: skip
+    print(
+        f"workflows                : {total} (one activity each), {concurrency} in flight (closed loop), "
+        f"{pollers}+{pollers} pollers, raw-HTTP worker in the benchmark process"
+    )
     print(f"throughput               : {wps:.1f} workflows/s  ({calls:.0f} workflow HTTP calls/s)")
-    print(f"start-to-result latency  : p50 {statistics.median(bench.latency) * 1000:.1f} ms, "
-          f"p99 {pct(bench.latency, 99) * 1000:.1f} ms")  # fmt: skip
-    print(f"long-poll wake latency   : p50 {statistics.median(wakes) * 1000:.2f} ms, "
-          f"p99 {pct(wakes, 99) * 1000:.2f} ms  ({len(wakes)} samples)")  # fmt: skip
+    print(
+        f"start-to-result latency  : p50 {statistics.median(bench.latency) * 1000:.1f} ms, "
+        f"p99 {pct(bench.latency, 99) * 1000:.1f} ms"
+    )
+    print(
+        f"long-poll wake latency   : p50 {statistics.median(wakes) * 1000:.2f} ms, "
+        f"p99 {pct(wakes, 99) * 1000:.2f} ms  ({len(wakes)} samples)"
+    )
     print(f"baseline GET /api/health : {base:.0f} requests/s (same server, same run)")
     print(f"ratio                    : workflow calls/s / baseline requests/s = {calls / base:.2f}")
-    print(f"targets                  : >=150 workflows/s {'MET' if wps >= 150 else 'MISSED'}; "
-          f"p50 wake < 5 ms {'MET' if statistics.median(wakes) < 0.005 else 'MISSED'}")  # fmt: skip
+    print(
+        f"targets                  : >=150 workflows/s {'MET' if wps >= 150 else 'MISSED'}; "
+        f"p50 wake < 5 ms {'MET' if statistics.median(wakes) < 0.005 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

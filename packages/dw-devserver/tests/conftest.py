@@ -22,8 +22,9 @@ class Http:
         self.client = client
         self.headers = headers
 
-    async def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                   **kw: Any) -> httpx.Response:  # fmt: skip
+    async def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
         content = None if body is None else (body if isinstance(body, (bytes, str)) else json.dumps(body))
         hdrs = {**self.headers, "Content-Type": "application/json", **(headers or {})}
         return await self.client.request(method, "/api" + path, content=content, headers=hdrs, **kw)

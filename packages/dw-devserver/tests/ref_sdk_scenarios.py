@@ -8,6 +8,7 @@ module: ``test_reference_sdk.py`` runs it in a subprocess (the SDK's import name
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import traceback
@@ -100,8 +101,15 @@ class ForeverWorkflow:
         return "unreachable"
 
 
-ALL_WORKFLOWS = [GreeterWorkflow, ApprovalWorkflow, SleeperWorkflow, ChildWorkflow, ParentWorkflow,
-                 CounterWorkflow, ForeverWorkflow]  # fmt: skip
+ALL_WORKFLOWS = [
+    GreeterWorkflow,
+    ApprovalWorkflow,
+    SleeperWorkflow,
+    ChildWorkflow,
+    ParentWorkflow,
+    CounterWorkflow,
+    ForeverWorkflow,
+]
 ALL_ACTIVITIES = [greet, double]
 
 
@@ -126,31 +134,40 @@ async def quickstart(url: str) -> Any:
 
 
 async def signal_query_update(client: Client) -> Any:
-    handle = await client.start_workflow(workflow_type="approval", workflow_id="approval-1", task_queue=QUEUE,
-                                         input=[21])  # fmt: skip
+    handle = await client.start_workflow(
+        workflow_type="approval", workflow_id="approval-1", task_queue=QUEUE, input=[21]
+    )
     await wait_status(client, "approval-1", {"waiting"})
     before = await client.query_workflow("approval-1", "status")
     upd = await client.update_workflow("approval-1", "add_note", args=["rush"], wait_for="completed")
     await client.signal_workflow("approval-1", "approve", args=["ada"])
     result = await client.get_result(handle, timeout=60.0)
-    return {"query_before": before["result"], "update_result": upd.get("result"),
-            "update_status": upd.get("update_status"), "result": result}  # fmt: skip
+    return {
+        "query_before": before["result"],
+        "update_result": upd.get("result"),
+        "update_status": upd.get("update_status"),
+        "result": result,
+    }
 
 
 async def timer(client: Client) -> Any:
-    handle = await client.start_workflow(workflow_type="sleeper", workflow_id="sleeper-1", task_queue=QUEUE,
-                                         input=[1])  # fmt: skip
+    handle = await client.start_workflow(
+        workflow_type="sleeper", workflow_id="sleeper-1", task_queue=QUEUE, input=[1]
+    )
     return await client.get_result(handle, timeout=60.0)
 
 
 async def child(client: Client) -> Any:
-    handle = await client.start_workflow(workflow_type="parent", workflow_id="parent-1", task_queue=QUEUE,
-                                         input=[20])  # fmt: skip
+    handle = await client.start_workflow(
+        workflow_type="parent", workflow_id="parent-1", task_queue=QUEUE, input=[20]
+    )
     return await client.get_result(handle, timeout=60.0)
 
 
 async def continue_as_new(client: Client) -> Any:
-    await client.start_workflow(workflow_type="counter", workflow_id="counter-1", task_queue=QUEUE, input=[0, 3])
+    await client.start_workflow(
+        workflow_type="counter", workflow_id="counter-1", task_queue=QUEUE, input=[0, 3]
+    )
     status = await wait_status(client, "counter-1", {"completed", "failed"}, timeout=60.0)
     desc = await client.describe_workflow("counter-1")
     result = await client.get_result(client.get_workflow_handle("counter-1", run_id=desc.run_id))
@@ -161,7 +178,9 @@ async def continue_as_new(client: Client) -> Any:
 async def cancel_and_terminate(client: Client) -> Any:
     out: dict[str, Any] = {}
     for wid, op in (("forever-cancel", "cancel"), ("forever-terminate", "terminate")):
-        handle = await client.start_workflow(workflow_type="forever", workflow_id=wid, task_queue=QUEUE, input=[])
+        handle = await client.start_workflow(
+            workflow_type="forever", workflow_id=wid, task_queue=QUEUE, input=[]
+        )
         await wait_status(client, wid, {"waiting"})
         if op == "cancel":
             await client.cancel_workflow(wid, reason="user asked")
@@ -210,11 +229,20 @@ async def main(url: str, names: list[str]) -> dict[str, Any]:
         try:
             results["quickstart"] = {"ok": True, "value": await quickstart(url)}
         except Exception as exc:
-            results["quickstart"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
-                                     "trace": traceback.format_exc()}  # fmt: skip
+            results["quickstart"] = {
+                "ok": False,
+                "error": f"{type(exc).__name__}: {exc}",
+                "trace": traceback.format_exc(),
+            }
     client = Client(url, namespace="default")
-    worker = Worker(client, task_queue=QUEUE, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES,
-                    heartbeat_interval=5.0, shutdown_timeout=2.0)  # fmt: skip
+    worker = Worker(
+        client,
+        task_queue=QUEUE,
+        workflows=ALL_WORKFLOWS,
+        activities=ALL_ACTIVITIES,
+        heartbeat_interval=5.0,
+        shutdown_timeout=2.0,
+    )
     runner = asyncio.create_task(worker.run())
     try:
         for name in wanted:
@@ -224,15 +252,16 @@ async def main(url: str, names: list[str]) -> dict[str, Any]:
                 value = await asyncio.wait_for(SCENARIOS[name](client), 90)
                 results[name] = {"ok": True, "value": value}
             except Exception as exc:
-                results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
-                                 "trace": traceback.format_exc()}  # fmt: skip
+                results[name] = {
+                    "ok": False,
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "trace": traceback.format_exc(),
+                }
     finally:
         await worker.stop()
         runner.cancel()
-        try:
+        with contextlib.suppress(BaseException):
             await runner
-        except BaseException:
-            pass
     return results
 
 

@@ -27,11 +27,28 @@ def env(value: Any) -> dict[str, str]:
 
 def launch(db: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dw_devserver.cli", "start", "--port", "0", "--db", str(db), "--log-level", "warning",
-         "--long-poll-timeout", "1", "--workflow-task-lease-seconds", str(LEASE),
-         "--activity-lease-seconds", str(LEASE)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "dw_devserver.cli",
+            "start",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+            "--log-level",
+            "warning",
+            "--long-poll-timeout",
+            "1",
+            "--workflow-task-lease-seconds",
+            str(LEASE),
+            "--activity-lease-seconds",
+            str(LEASE),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert "listening on" in line, line
@@ -42,13 +59,17 @@ class Worker:
     def __init__(self, c: httpx.Client, worker_id: str) -> None:
         self.c = c
         self.id = worker_id
-        r = c.post("/api/worker/register", json={"worker_id": worker_id, "task_queue": "q", "runtime": "python"},
-                   headers=WORKER)  # fmt: skip
+        r = c.post(
+            "/api/worker/register",
+            json={"worker_id": worker_id, "task_queue": "q", "runtime": "python"},
+            headers=WORKER,
+        )
         assert r.status_code == 201, r.text
 
     def poll(self, family: str) -> dict[str, Any] | None:
-        r = self.c.post(f"/api/worker/{family}-tasks/poll", json={"worker_id": self.id, "task_queue": "q"},
-                        headers=WORKER)  # fmt: skip
+        r = self.c.post(
+            f"/api/worker/{family}-tasks/poll", json={"worker_id": self.id, "task_queue": "q"}, headers=WORKER
+        )
         assert r.status_code == 200, r.text
         task: dict[str, Any] | None = r.json()["task"]
         return task
@@ -57,21 +78,37 @@ class Worker:
         """double(n): schedule the activity, then return its result; sleepy: a 2 s timer."""
         events = {e["event_type"]: e for e in task["history_events"]}
         if "ActivityCompleted" in events:
-            cmd: dict[str, Any] = {"type": "complete_workflow",
-                                   "result": env(decode_avro(events["ActivityCompleted"]["payload"]["result"]))}  # fmt: skip
+            cmd: dict[str, Any] = {
+                "type": "complete_workflow",
+                "result": env(decode_avro(events["ActivityCompleted"]["payload"]["result"])),
+            }
         elif "TimerFired" in events:
             cmd = {"type": "complete_workflow", "result": env("slept")}
         elif task["workflow_type"] == "sleepy":
             cmd = {"type": "start_timer", "delay_seconds": 2}
         else:
             cmd = {"type": "schedule_activity", "activity_type": "double", "arguments": task["arguments"]}
-        return self.c.post(f"/api/worker/workflow-tasks/{task['task_id']}/complete", headers=WORKER, json={
-            "lease_owner": self.id, "workflow_task_attempt": task["workflow_task_attempt"], "commands": [cmd]})  # fmt: skip
+        return self.c.post(
+            f"/api/worker/workflow-tasks/{task['task_id']}/complete",
+            headers=WORKER,
+            json={
+                "lease_owner": self.id,
+                "workflow_task_attempt": task["workflow_task_attempt"],
+                "commands": [cmd],
+            },
+        )
 
     def run_activity(self, task: dict[str, Any]) -> httpx.Response:
         (n,) = decode_avro(task["arguments"]["blob"])
-        return self.c.post(f"/api/worker/activity-tasks/{task['task_id']}/complete", headers=WORKER, json={
-            "activity_attempt_id": task["activity_attempt_id"], "lease_owner": self.id, "result": env(n * 2)})  # fmt: skip
+        return self.c.post(
+            f"/api/worker/activity-tasks/{task['task_id']}/complete",
+            headers=WORKER,
+            json={
+                "activity_attempt_id": task["activity_attempt_id"],
+                "lease_owner": self.id,
+                "result": env(n * 2),
+            },
+        )
 
 
 def test_sigkill_and_restart_loses_nothing(tmp_path: Path) -> None:
@@ -80,12 +117,27 @@ def test_sigkill_and_restart_loses_nothing(tmp_path: Path) -> None:
     try:
         with httpx.Client(base_url=url, timeout=30) as c:
             for i in range(6):
-                r = c.post("/api/workflows", headers=CONTROL,
-                           json={"workflow_id": f"double-{i}", "workflow_type": "double", "task_queue": "q",
-                                 "input": env([i])})  # fmt: skip
+                r = c.post(
+                    "/api/workflows",
+                    headers=CONTROL,
+                    json={
+                        "workflow_id": f"double-{i}",
+                        "workflow_type": "double",
+                        "task_queue": "q",
+                        "input": env([i]),
+                    },
+                )
                 assert r.status_code == 201
-            c.post("/api/workflows", headers=CONTROL,
-                   json={"workflow_id": "sleepy", "workflow_type": "sleepy", "task_queue": "q", "input": env([])})
+            c.post(
+                "/api/workflows",
+                headers=CONTROL,
+                json={
+                    "workflow_id": "sleepy",
+                    "workflow_type": "sleepy",
+                    "task_queue": "q",
+                    "input": env([]),
+                },
+            )
             w = Worker(c, "before-crash")
             for _ in range(7):
                 task = w.poll("workflow")
@@ -95,8 +147,16 @@ def test_sigkill_and_restart_loses_nothing(tmp_path: Path) -> None:
             assert all(leased)
             assert w.run_activity(leased[0]).status_code == 200  # acknowledged: must survive
             done_id = leased[0]["workflow_id"]  # type: ignore[index]
-            c.post("/api/workflows", headers=CONTROL,
-                   json={"workflow_id": "double-6", "workflow_type": "double", "task_queue": "q", "input": env([6])})
+            c.post(
+                "/api/workflows",
+                headers=CONTROL,
+                json={
+                    "workflow_id": "double-6",
+                    "workflow_type": "double",
+                    "task_queue": "q",
+                    "input": env([6]),
+                },
+            )
             orphan = w.poll("workflow")  # a leased workflow task that will never be completed
             assert orphan is not None
     finally:
@@ -125,7 +185,9 @@ def test_sigkill_and_restart_loses_nothing(tmp_path: Path) -> None:
             for wid, value in expected.items():
                 assert c.get(f"/api/workflows/{wid}", headers=CONTROL).json()["output"] == value
             run_id = c.get(f"/api/workflows/{done_id}", headers=CONTROL).json()["run_id"]
-            events = c.get(f"/api/workflows/{done_id}/runs/{run_id}/history", headers=CONTROL).json()["events"]
+            events = c.get(f"/api/workflows/{done_id}/runs/{run_id}/history", headers=CONTROL).json()[
+                "events"
+            ]
             assert [e["event_type"] for e in events].count("ActivityStarted") == 1  # not run again
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -26,16 +26,22 @@ def reference_python() -> str:
     candidate = REPO / ".venv-ref" / "bin" / "python"
     if candidate.exists():
         return str(candidate)
-    done = subprocess.run([sys.executable, "tools/dev.py", "ref-venv"], cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "tools/dev.py", "ref-venv"], cwd=REPO, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
 
 
 async def run_scenarios(url: str, *names: str) -> dict[str, Any]:
     proc = await asyncio.create_subprocess_exec(
-        reference_python(), str(HERE / "ref_sdk_scenarios.py"), url, *names,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        reference_python(),
+        str(HERE / "ref_sdk_scenarios.py"),
+        url,
+        *names,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 240)
     assert proc.returncode == 0, err.decode()[-3000:]
     result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
@@ -51,7 +57,14 @@ def ok(results: dict[str, Any], name: str) -> Any:
 async def test_reference_sdk_end_to_end() -> None:
     async with DevServer.start(long_poll_timeout=2) as server:
         has_schedules = any(getattr(r, "path", "") == "/api/schedules" for r in server_routes(server))
-        names = ["quickstart", "signal_query_update", "timer", "child", "continue_as_new", "cancel_and_terminate"]
+        names = [
+            "quickstart",
+            "signal_query_update",
+            "timer",
+            "child",
+            "continue_as_new",
+            "cancel_and_terminate",
+        ]
         if has_schedules:
             names.append("schedule_trigger")
         results = await run_scenarios(server.url, *names)
@@ -65,7 +78,10 @@ async def test_reference_sdk_end_to_end() -> None:
     can = ok(results, "continue_as_new")
     assert can["status"] == "completed" and can["result"] == "done at 3" and can["runs"] == 4
     stops = ok(results, "cancel_and_terminate")
-    assert stops == {"cancel": "WorkflowCancelled: user asked", "terminate": "WorkflowTerminated: operator stop"}
+    assert stops == {
+        "cancel": "WorkflowCancelled: user asked",
+        "terminate": "WorkflowTerminated: operator stop",
+    }
     if has_schedules:
         assert ok(results, "schedule_trigger") == {"outcome": "triggered", "result": "hello, schedule"}
 

@@ -27,27 +27,44 @@ class RawWorker:
         self.queue = queue
 
     async def register(self, **extra: Any) -> httpx.Response:
-        return await self.wp.post("/worker/register", {"worker_id": self.worker_id, "task_queue": self.queue,
-                                                        "runtime": "python", **extra})  # fmt: skip
+        return await self.wp.post(
+            "/worker/register",
+            {"worker_id": self.worker_id, "task_queue": self.queue, "runtime": "python", **extra},
+        )
 
     async def poll(self, family: str = "workflow") -> dict[str, Any] | None:
-        r = await self.wp.post(f"/worker/{family}-tasks/poll", {"worker_id": self.worker_id, "task_queue": self.queue})
+        r = await self.wp.post(
+            f"/worker/{family}-tasks/poll", {"worker_id": self.worker_id, "task_queue": self.queue}
+        )
         assert r.status_code == 200, r.text
         task: dict[str, Any] | None = r.json()["task"]
         return task
 
     async def complete(self, task: dict[str, Any], *commands: dict[str, Any]) -> httpx.Response:
-        return await self.wp.post(f"/worker/workflow-tasks/{task['task_id']}/complete", {
-            "lease_owner": self.worker_id, "workflow_task_attempt": task["workflow_task_attempt"],
-            "commands": list(commands)})  # fmt: skip
+        return await self.wp.post(
+            f"/worker/workflow-tasks/{task['task_id']}/complete",
+            {
+                "lease_owner": self.worker_id,
+                "workflow_task_attempt": task["workflow_task_attempt"],
+                "commands": list(commands),
+            },
+        )
 
     async def activity(self, task: dict[str, Any], outcome: str, **body: Any) -> httpx.Response:
-        return await self.wp.post(f"/worker/activity-tasks/{task['task_id']}/{outcome}", {
-            "activity_attempt_id": task["activity_attempt_id"], "lease_owner": self.worker_id, **body})  # fmt: skip
+        return await self.wp.post(
+            f"/worker/activity-tasks/{task['task_id']}/{outcome}",
+            {"activity_attempt_id": task["activity_attempt_id"], "lease_owner": self.worker_id, **body},
+        )
 
 
 async def started(api: Http, wid: str = "wf", **extra: Any) -> str:
-    body = {"workflow_id": wid, "workflow_type": "greeter", "task_queue": "q", "input": env(["world"]), **extra}
+    body = {
+        "workflow_id": wid,
+        "workflow_type": "greeter",
+        "task_queue": "q",
+        "input": env(["world"]),
+        **extra,
+    }
     r = await api.post("/workflows", body)
     assert r.status_code == 201, r.text
     run_id: str = r.json()["run_id"]
@@ -56,8 +73,9 @@ async def started(api: Http, wid: str = "wf", **extra: Any) -> str:
 
 async def history(api: Http, wid: str) -> list[dict[str, Any]]:
     run_id = (await api.get(f"/workflows/{wid}")).json()["run_id"]
-    events: list[dict[str, Any]] = (await api.get(f"/workflows/{wid}/runs/{run_id}/history",
-                                                  params={"page_size": 1000})).json()["events"]  # fmt: skip
+    events: list[dict[str, Any]] = (
+        await api.get(f"/workflows/{wid}/runs/{run_id}/history", params={"page_size": 1000})
+    ).json()["events"]
     return events
 
 
@@ -74,8 +92,10 @@ async def test_single_activity_story_matches_the_worked_example(api: Http, wp: H
     assert decode_avro(task["arguments"]["blob"]) == ["world"]
     assert types(task["history_events"]) == ["StartAccepted", "WorkflowStarted"]
     assert task["history_events"][1]["payload"]["timestamp"].endswith("Z")
-    r = await w.complete(task, {"type": "schedule_activity", "activity_type": "greet", "queue": "q",
-                                "arguments": env(["world"])})  # fmt: skip
+    r = await w.complete(
+        task,
+        {"type": "schedule_activity", "activity_type": "greet", "queue": "q", "arguments": env(["world"])},
+    )
     assert r.status_code == 200 and r.json()["run_status"] == "waiting", r.text
     assert r.headers["X-Durable-Workflow-Protocol-Version"] and "server_capabilities" in r.json()
     act = await w.poll("activity")
@@ -86,14 +106,21 @@ async def test_single_activity_story_matches_the_worked_example(api: Http, wp: H
     task2 = await w.poll()
     assert task2 is not None and task2["resume_source_kind"] == "activity_execution"
     hist = task2["history_events"]
-    assert types(hist) == ["StartAccepted", "WorkflowStarted", "ActivityScheduled", "ActivityStarted",
-                           "ActivityCompleted"]  # fmt: skip
+    assert types(hist) == [
+        "StartAccepted",
+        "WorkflowStarted",
+        "ActivityScheduled",
+        "ActivityStarted",
+        "ActivityCompleted",
+    ]
     assert [e["sequence"] for e in hist] == [1, 2, 3, 4, 5]
     assert {e["payload"]["sequence"] for e in hist[2:]} == {3}
     assert hist[4]["payload"]["result"] == result["blob"] and hist[4]["payload"]["payload_codec"] == "avro"
     assert (await w.complete(task2, {"type": "complete_workflow", "result": result})).status_code == 200
     events = await history(api, "wf")
-    assert events[-1]["event_type"] == "WorkflowCompleted" and events[-1]["payload"]["output"] == result["blob"]
+    assert (
+        events[-1]["event_type"] == "WorkflowCompleted" and events[-1]["payload"]["output"] == result["blob"]
+    )
     desc = (await api.get("/workflows/wf")).json()
     assert desc["status"] == "completed" and desc["output"] == {"greeting": "Hello, world!"}
     # a finished task cannot be completed twice
@@ -107,8 +134,18 @@ async def test_activity_retries_backoff_and_non_retryable(dev: DevServer, api: H
     await started(api)
     task = await w.poll()
     assert task is not None
-    await w.complete(task, {"type": "schedule_activity", "activity_type": "flaky", "retry_policy": {
-        "max_attempts": 3, "backoff_seconds": [5, 10], "non_retryable_error_types": ["Fatal"]}})  # fmt: skip
+    await w.complete(
+        task,
+        {
+            "type": "schedule_activity",
+            "activity_type": "flaky",
+            "retry_policy": {
+                "max_attempts": 3,
+                "backoff_seconds": [5, 10],
+                "non_retryable_error_types": ["Fatal"],
+            },
+        },
+    )
     act1 = await w.poll("activity")
     assert act1 is not None and act1["retry_policy"]["max_attempts"] == 3
     r = await w.activity(act1, "fail", failure={"message": "boom", "type": "Oops"})
@@ -135,8 +172,16 @@ async def test_activity_timeouts_and_heartbeats(dev: DevServer, api: Http, wp: H
     await started(api)
     task = await w.poll()
     assert task is not None
-    r = await w.complete(task, {"type": "schedule_activity", "activity_type": "slow", "start_to_close_timeout": 30,
-                                "heartbeat_timeout": 10, "retry_policy": {"max_attempts": 2}})  # fmt: skip
+    r = await w.complete(
+        task,
+        {
+            "type": "schedule_activity",
+            "activity_type": "slow",
+            "start_to_close_timeout": 30,
+            "heartbeat_timeout": 10,
+            "retry_policy": {"max_attempts": 2},
+        },
+    )
     assert r.status_code == 200, r.text
     act = await w.poll("activity")
     assert act is not None and set(act["deadlines"]) == {"start_to_close", "heartbeat"}
@@ -153,7 +198,10 @@ async def test_activity_timeouts_and_heartbeats(dev: DevServer, api: Http, wp: H
     assert "ActivityHeartbeatRecorded" in types(events)
     retry = next(e for e in events if e["event_type"] == "ActivityRetryScheduled")
     assert retry["payload"]["timeout_kind"] == "heartbeat"
-    assert events[-1]["event_type"] == "ActivityTimedOut" and events[-1]["payload"]["timeout_kind"] == "start_to_close"
+    assert (
+        events[-1]["event_type"] == "ActivityTimedOut"
+        and events[-1]["payload"]["timeout_kind"] == "start_to_close"
+    )
     late = await w.activity(act2, "complete", result=env(1))
     assert late.status_code == 409
 
@@ -164,7 +212,9 @@ async def test_schedule_to_start_timeout(dev: DevServer, api: Http, wp: Http) ->
     await started(api)
     task = await w.poll()
     assert task is not None
-    await w.complete(task, {"type": "schedule_activity", "activity_type": "never", "schedule_to_start_timeout": 20})
+    await w.complete(
+        task, {"type": "schedule_activity", "activity_type": "never", "schedule_to_start_timeout": 20}
+    )
     await dev.skip(21)
     events = await history(api, "wf")
     assert events[-1]["event_type"] == "ActivityTimedOut"
@@ -183,8 +233,15 @@ async def test_timer_and_condition_wait_timeout(dev: DevServer, api: Http, wp: H
     await dev.skip(3600)
     task = await w.poll()
     assert task is not None and task["history_events"][-1]["event_type"] == "TimerFired"
-    await w.complete(task, {"type": "open_condition_wait", "condition_key": "k",
-                            "condition_definition_fingerprint": "sha256:ab", "timeout_seconds": 5})  # fmt: skip
+    await w.complete(
+        task,
+        {
+            "type": "open_condition_wait",
+            "condition_key": "k",
+            "condition_definition_fingerprint": "sha256:ab",
+            "timeout_seconds": 5,
+        },
+    )
     await dev.skip(5)
     task = await w.poll()
     assert task is not None
@@ -195,7 +252,9 @@ async def test_timer_and_condition_wait_timeout(dev: DevServer, api: Http, wp: H
     assert fired["payload"]["sequence"] == opened["payload"]["sequence"]
 
 
-async def test_signal_satisfies_condition_and_is_buffered_while_leased(dev: DevServer, api: Http, wp: Http) -> None:
+async def test_signal_satisfies_condition_and_is_buffered_while_leased(
+    dev: DevServer, api: Http, wp: Http
+) -> None:
     w = RawWorker(wp)
     await w.register()
     await started(api)
@@ -204,7 +263,9 @@ async def test_signal_satisfies_condition_and_is_buffered_while_leased(dev: DevS
     # a signal arriving while the first task is leased waits for the next task
     r = await api.post("/workflows/wf/signal/approve", {"input": env(["ada"])})
     assert r.status_code == 202 and r.json()["outcome"] == "signal_received"
-    await w.complete(task, {"type": "open_condition_wait", "condition_key": "approval", "timeout_seconds": 60})
+    await w.complete(
+        task, {"type": "open_condition_wait", "condition_key": "approval", "timeout_seconds": 60}
+    )
     task = await w.poll()
     assert task is not None and task["resume_source_kind"] == "workflow_signal"
     sig = next(e for e in task["history_events"] if e["event_type"] == "SignalReceived")
@@ -224,12 +285,16 @@ async def test_reemitted_pending_activity_is_not_scheduled_twice(api: Http, wp: 
     task = await w.poll()
     assert task is not None
     cmd = {"type": "schedule_activity", "activity_type": "greet", "arguments": env([1])}
-    await w.complete(task, cmd, {"type": "schedule_activity", "activity_type": "greet", "arguments": env([2])})
+    await w.complete(
+        task, cmd, {"type": "schedule_activity", "activity_type": "greet", "arguments": env([2])}
+    )
     await api.post("/workflows/wf/signal/poke")
     task = await w.poll()
     assert task is not None
     # what the 0.4.84 SDK does while a step is pending: emit the same yield again
-    r = await w.complete(task, cmd, {"type": "schedule_activity", "activity_type": "greet", "arguments": env([2])})
+    r = await w.complete(
+        task, cmd, {"type": "schedule_activity", "activity_type": "greet", "arguments": env([2])}
+    )
     assert r.status_code == 200
     events = await history(api, "wf")
     assert types(events).count("ActivityScheduled") == 2
@@ -238,7 +303,9 @@ async def test_reemitted_pending_activity_is_not_scheduled_twice(api: Http, wp: 
     assert first is not None and second is not None and await w.poll("activity") is None
 
 
-async def test_worker_guards_reject_without_side_effects(dev: DevServer, api: Http, wp: Http, snap: Any) -> None:
+async def test_worker_guards_reject_without_side_effects(
+    dev: DevServer, api: Http, wp: Http, snap: Any
+) -> None:
     w = RawWorker(wp)
     await w.register()
     await started(api)
@@ -248,35 +315,121 @@ async def test_worker_guards_reject_without_side_effects(dev: DevServer, api: Ht
     path = f"/worker/workflow-tasks/{task['task_id']}/complete"
     ok_cmd = [{"type": "complete_workflow", "result": env(1)}]
     cases: list[tuple[str, dict[str, Any], dict[str, str] | None, int, str]] = [
-        (path, {"lease_owner": "other", "workflow_task_attempt": 1, "commands": ok_cmd}, None, 409,
-         "lease_owner_mismatch"),
-        (path, {"lease_owner": "w1", "workflow_task_attempt": 2, "commands": ok_cmd}, None, 409,
-         "workflow_task_attempt_mismatch"),
-        ("/worker/workflow-tasks/nope/complete", {"lease_owner": "w1", "workflow_task_attempt": 1,
-                                                  "commands": ok_cmd}, None, 404, "task_not_found"),
-        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": [{"type": "explode"}]}, None, 422,
-         "validation_failed"),
-        (path, {"lease_owner": "w1", "workflow_task_attempt": 1,
-                "commands": [{"type": "start_timer", "delay_seconds": 1, "retry_policy": {"max_attempts": 2}}]},
-         None, 422, "validation_failed"),
-        (path, {"lease_owner": "w1", "workflow_task_attempt": 1,
-                "commands": [{"type": "complete_workflow", "result": {"codec": "json", "blob": "1"}}]}, None, 422,
-         "validation_failed"),
-        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd * 2}, None, 409,
-         "invalid_commands"),
-        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": []}, None, 422, "validation_failed"),
-        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": [
-            {"type": "schedule_activity", "activity_type": "a", "heartbeat_timeout": 20,
-             "start_to_close_timeout": 10}]}, None, 422, "validation_failed"),
-        ("/worker/workflow-tasks/poll", {"worker_id": "ghost", "task_queue": "q"}, None, 412, "worker_not_registered"),
-        ("/worker/workflow-tasks/poll", {"worker_id": "w1", "task_queue": "other"}, None, 409, "task_queue_mismatch"),
-        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd},
-         {"X-Durable-Workflow-Protocol-Version": ""}, 400, "missing_protocol_version"),
-        (path, {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd},
-         {"X-Durable-Workflow-Protocol-Version": "2.0"}, 400, "unsupported_protocol_version"),
+        (
+            path,
+            {"lease_owner": "other", "workflow_task_attempt": 1, "commands": ok_cmd},
+            None,
+            409,
+            "lease_owner_mismatch",
+        ),
+        (
+            path,
+            {"lease_owner": "w1", "workflow_task_attempt": 2, "commands": ok_cmd},
+            None,
+            409,
+            "workflow_task_attempt_mismatch",
+        ),
+        (
+            "/worker/workflow-tasks/nope/complete",
+            {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd},
+            None,
+            404,
+            "task_not_found",
+        ),
+        (
+            path,
+            {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": [{"type": "explode"}]},
+            None,
+            422,
+            "validation_failed",
+        ),
+        (
+            path,
+            {
+                "lease_owner": "w1",
+                "workflow_task_attempt": 1,
+                "commands": [
+                    {"type": "start_timer", "delay_seconds": 1, "retry_policy": {"max_attempts": 2}}
+                ],
+            },
+            None,
+            422,
+            "validation_failed",
+        ),
+        (
+            path,
+            {
+                "lease_owner": "w1",
+                "workflow_task_attempt": 1,
+                "commands": [{"type": "complete_workflow", "result": {"codec": "json", "blob": "1"}}],
+            },
+            None,
+            422,
+            "validation_failed",
+        ),
+        (
+            path,
+            {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd * 2},
+            None,
+            409,
+            "invalid_commands",
+        ),
+        (
+            path,
+            {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": []},
+            None,
+            422,
+            "validation_failed",
+        ),
+        (
+            path,
+            {
+                "lease_owner": "w1",
+                "workflow_task_attempt": 1,
+                "commands": [
+                    {
+                        "type": "schedule_activity",
+                        "activity_type": "a",
+                        "heartbeat_timeout": 20,
+                        "start_to_close_timeout": 10,
+                    }
+                ],
+            },
+            None,
+            422,
+            "validation_failed",
+        ),
+        (
+            "/worker/workflow-tasks/poll",
+            {"worker_id": "ghost", "task_queue": "q"},
+            None,
+            412,
+            "worker_not_registered",
+        ),
+        (
+            "/worker/workflow-tasks/poll",
+            {"worker_id": "w1", "task_queue": "other"},
+            None,
+            409,
+            "task_queue_mismatch",
+        ),
+        (
+            path,
+            {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd},
+            {"X-Durable-Workflow-Protocol-Version": ""},
+            400,
+            "missing_protocol_version",
+        ),
+        (
+            path,
+            {"lease_owner": "w1", "workflow_task_attempt": 1, "commands": ok_cmd},
+            {"X-Durable-Workflow-Protocol-Version": "2.0"},
+            400,
+            "unsupported_protocol_version",
+        ),
         ("/worker/register", {"task_queue": "q", "runtime": "cobol"}, None, 422, "validation_failed"),
         ("/worker/heartbeat", {"worker_id": "ghost"}, None, 404, "worker_not_registered"),
-    ]  # fmt: skip
+    ]
     for p, body, headers, status, reason in cases:
         r = await wp.post(p, body, headers=headers)
         assert r.status_code == status and r.json()["reason"] == reason, (p, body, r.text)
@@ -298,8 +451,14 @@ async def test_workflow_task_lease_expiry_and_failure_reoffer(dev: DevServer, ap
     assert again is not None and again["task_id"] == task["task_id"] and again["workflow_task_attempt"] == 2
     late = await w.complete(task, {"type": "complete_workflow", "result": env(1)})
     assert late.status_code == 409 and late.json()["reason"] == "workflow_task_attempt_mismatch"
-    r = await wp.post(f"/worker/workflow-tasks/{again['task_id']}/fail", {
-        "lease_owner": "w1", "workflow_task_attempt": 2, "failure": {"message": "replay failed", "type": "X"}})  # fmt: skip
+    r = await wp.post(
+        f"/worker/workflow-tasks/{again['task_id']}/fail",
+        {
+            "lease_owner": "w1",
+            "workflow_task_attempt": 2,
+            "failure": {"message": "replay failed", "type": "X"},
+        },
+    )
     assert r.status_code == 200 and r.json()["outcome"] == "failed"
     assert await w.poll() is None  # retried after a backoff, not in a hot loop
     await dev.skip(5)
@@ -338,15 +497,19 @@ async def test_update_and_query_round_trips(api: Http, wp: Http) -> None:
         assert t is not None and t["workflow_update_id"]
         accepted = next(e for e in t["history_events"] if e["event_type"] == "UpdateAccepted")
         assert decode_avro(accepted["payload"]["arguments"]) == ["x"]
-        r = await w.complete(t, {"type": "complete_update", "update_id": t["workflow_update_id"],
-                                 "result": env({"n": 1})})  # fmt: skip
+        r = await w.complete(
+            t, {"type": "complete_update", "update_id": t["workflow_update_id"], "result": env({"n": 1})}
+        )
         assert r.status_code == 200, r.text
 
     worker = asyncio.create_task(answer_update())
-    r = await api.post("/workflows/wf/update/add", {"input": env(["x"]), "wait_for": "completed",
-                                                    "wait_timeout_seconds": 20})  # fmt: skip
+    r = await api.post(
+        "/workflows/wf/update/add", {"input": env(["x"]), "wait_for": "completed", "wait_timeout_seconds": 20}
+    )
     await worker
-    assert r.status_code == 200 and r.json()["update_status"] == "completed" and r.json()["result"] == {"n": 1}
+    assert (
+        r.status_code == 200 and r.json()["update_status"] == "completed" and r.json()["result"] == {"n": 1}
+    )
     assert r.json()["outcome"] == "update_completed"
     follow = await w.poll()  # the update may have satisfied the open condition: the workflow re-checks
     assert follow is not None and not follow["workflow_update_id"]
@@ -356,9 +519,15 @@ async def test_update_and_query_round_trips(api: Http, wp: Http) -> None:
     async def answer_query() -> None:
         q = await w.poll("query")
         assert q is not None and q["query_name"] == "status" and q["history_events"]
-        r = await wp.post(f"/worker/query-tasks/{q['query_task_id']}/complete", {
-            "lease_owner": "w1", "query_task_attempt": q["query_task_attempt"], "result": {"state": "waiting"},
-            "result_envelope": env({"state": "waiting"})})  # fmt: skip
+        r = await wp.post(
+            f"/worker/query-tasks/{q['query_task_id']}/complete",
+            {
+                "lease_owner": "w1",
+                "query_task_attempt": q["query_task_attempt"],
+                "result": {"state": "waiting"},
+                "result_envelope": env({"state": "waiting"}),
+            },
+        )
         assert r.status_code == 200, r.text
 
     answering = asyncio.create_task(answer_query())
@@ -369,9 +538,14 @@ async def test_update_and_query_round_trips(api: Http, wp: Http) -> None:
     async def reject_query() -> None:
         q = await w.poll("query")
         assert q is not None
-        await wp.post(f"/worker/query-tasks/{q['query_task_id']}/fail", {
-            "lease_owner": "w1", "query_task_attempt": q["query_task_attempt"],
-            "failure": {"message": "unknown query 'nope'", "reason": "rejected_unknown_query"}})  # fmt: skip
+        await wp.post(
+            f"/worker/query-tasks/{q['query_task_id']}/fail",
+            {
+                "lease_owner": "w1",
+                "query_task_attempt": q["query_task_attempt"],
+                "failure": {"message": "unknown query 'nope'", "reason": "rejected_unknown_query"},
+            },
+        )
 
     rejecting = asyncio.create_task(reject_query())
     r = await api.post("/workflows/wf/query/nope")
@@ -385,17 +559,30 @@ async def test_run_timeout_and_worker_history_paging(dev: DevServer, api: Http, 
     await started(api, run_timeout_seconds=30, execution_timeout_seconds=60)
     task = await w.poll()
     assert task is not None
-    await w.complete(task, *[{"type": "record_side_effect", "result": encode_avro(i)} for i in range(4)],
-                     {"type": "start_timer", "delay_seconds": 100})  # fmt: skip
+    await w.complete(
+        task,
+        *[{"type": "record_side_effect", "result": encode_avro(i)} for i in range(4)],
+        {"type": "start_timer", "delay_seconds": 100},
+    )
     await api.post("/workflows/wf/signal/s")
-    r = await wp.post("/worker/workflow-tasks/poll", {"worker_id": "w1", "task_queue": "q", "history_page_size": 3})
+    r = await wp.post(
+        "/worker/workflow-tasks/poll", {"worker_id": "w1", "task_queue": "q", "history_page_size": 3}
+    )
     paged = r.json()["task"]
     assert len(paged["history_events"]) == 3 and paged["next_history_page_token"]
-    page = await wp.post(f"/worker/workflow-tasks/{paged['task_id']}/history", {
-        "lease_owner": "w1", "workflow_task_attempt": 1, "next_history_page_token": paged["next_history_page_token"]})  # fmt: skip
-    assert [e["sequence"] for e in page.json()["history_events"]][0] == 4
-    bad = await wp.post(f"/worker/workflow-tasks/{paged['task_id']}/history", {
-        "lease_owner": "w1", "workflow_task_attempt": 1, "next_history_page_token": "%%%"})  # fmt: skip
+    page = await wp.post(
+        f"/worker/workflow-tasks/{paged['task_id']}/history",
+        {
+            "lease_owner": "w1",
+            "workflow_task_attempt": 1,
+            "next_history_page_token": paged["next_history_page_token"],
+        },
+    )
+    assert page.json()["history_events"][0]["sequence"] == 4
+    bad = await wp.post(
+        f"/worker/workflow-tasks/{paged['task_id']}/history",
+        {"lease_owner": "w1", "workflow_task_attempt": 1, "next_history_page_token": "%%%"},
+    )
     assert bad.status_code == 400 and bad.json()["reason"] == "invalid_page_token"
     await dev.skip(31)
     desc = (await api.get("/workflows/wf")).json()
@@ -404,17 +591,27 @@ async def test_run_timeout_and_worker_history_paging(dev: DevServer, api: Http, 
 
 
 async def test_long_poll_wakes_when_work_arrives() -> None:
-    async with DevServer.start(long_poll_timeout=20) as dev, httpx.AsyncClient(base_url=dev.url, timeout=30) as c:
+    async with (
+        DevServer.start(long_poll_timeout=20) as dev,
+        httpx.AsyncClient(base_url=dev.url, timeout=30) as c,
+    ):
         hdr = {"X-Durable-Workflow-Protocol-Version": "1.1"}
-        await c.post("/api/worker/register", json={"worker_id": "w", "task_queue": "q", "runtime": "python"},
-                     headers=hdr)  # fmt: skip
-        poll = asyncio.create_task(c.post("/api/worker/workflow-tasks/poll", json={"worker_id": "w", "task_queue": "q"},
-                                          headers=hdr))  # fmt: skip
+        await c.post(
+            "/api/worker/register",
+            json={"worker_id": "w", "task_queue": "q", "runtime": "python"},
+            headers=hdr,
+        )
+        poll = asyncio.create_task(
+            c.post("/api/worker/workflow-tasks/poll", json={"worker_id": "w", "task_queue": "q"}, headers=hdr)
+        )
         await asyncio.sleep(0.3)
         assert not poll.done()
         began = time.monotonic()
-        await c.post("/api/workflows", json={"workflow_id": "x", "workflow_type": "t", "task_queue": "q"},
-                     headers={"X-Durable-Workflow-Control-Plane-Version": "2"})  # fmt: skip
+        await c.post(
+            "/api/workflows",
+            json={"workflow_id": "x", "workflow_type": "t", "task_queue": "q"},
+            headers={"X-Durable-Workflow-Control-Plane-Version": "2"},
+        )
         r = await asyncio.wait_for(poll, 15)
         assert r.json()["task"]["workflow_id"] == "x"
         assert time.monotonic() - began < 10  # woke on arrival, long before the 20 s poll timeout

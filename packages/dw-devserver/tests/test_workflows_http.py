@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-
 from typing import Any
 
 import httpx
@@ -48,9 +47,14 @@ async def test_start_validation_errors_change_nothing(dev: DevServer, api: Http,
         ({"workflow_type": "t", "retry_policy": {}}, "retry_policy"),
         ({"workflow_type": "t", "execution_timeout_seconds": 0}, "execution_timeout_seconds"),
         ({"workflow_type": "t", "input": {"codec": "json", "blob": "[]"}}, "input.codec"),
-        ({"workflow_type": "t", "input": {"codec": "avro", "blob": base64.b64encode(b"\x00\x04{}\x02").decode()}},
-         "input.blob"),
-    ]  # fmt: skip
+        (
+            {
+                "workflow_type": "t",
+                "input": {"codec": "avro", "blob": base64.b64encode(b"\x00\x04{}\x02").decode()},
+            },
+            "input.blob",
+        ),
+    ]
     for body, field in cases:
         r = await api.post("/workflows", body)
         assert r.status_code == 422, (body, r.text)
@@ -60,7 +64,9 @@ async def test_start_validation_errors_change_nothing(dev: DevServer, api: Http,
     assert snap(dev.runtime) == before
 
 
-async def test_body_header_and_namespace_errors(dev: DevServer, api: Http, http: httpx.AsyncClient, snap: Any) -> None:
+async def test_body_header_and_namespace_errors(
+    dev: DevServer, api: Http, http: httpx.AsyncClient, snap: Any
+) -> None:
     before = snap(dev.runtime)
     r = await api.call("POST", "/workflows", "{not json")
     assert r.status_code == 400 and r.json()["reason"] == "malformed_json"
@@ -71,12 +77,19 @@ async def test_body_header_and_namespace_errors(dev: DevServer, api: Http, http:
     assert r.status_code == 413 and r.json()["limit"] == dev.config.max_payload_bytes
     r = await http.post("/api/workflows", json={"workflow_type": "t"})
     assert r.status_code == 400 and r.json()["reason"] == "missing_control_plane_version"
-    r = await http.post("/api/workflows", json={"workflow_type": "t"},
-                        headers={"X-Durable-Workflow-Control-Plane-Version": "1"})  # fmt: skip
+    r = await http.post(
+        "/api/workflows",
+        json={"workflow_type": "t"},
+        headers={"X-Durable-Workflow-Control-Plane-Version": "1"},
+    )
     assert r.status_code == 400 and r.json()["reason"] == "unsupported_control_plane_version"
     assert r.json()["supported_version"] == "2"
     r = await api.post("/workflows", {"workflow_type": "t"}, headers={"X-Namespace": "nope"})
-    assert r.status_code == 404 and r.json()["reason"] == "namespace_not_found" and r.json()["namespace"] == "nope"
+    assert (
+        r.status_code == 404
+        and r.json()["reason"] == "namespace_not_found"
+        and r.json()["namespace"] == "nope"
+    )
     r = await api.get("/no/such/route")
     assert r.status_code == 404 and r.json()["reason"] == "not_found"
     assert snap(dev.runtime) == before
@@ -84,9 +97,10 @@ async def test_body_header_and_namespace_errors(dev: DevServer, api: Http, http:
 
 async def test_auth_roles(snap: Any) -> None:
     tokens = {"adm": "admin", "op": "operator", "wk": "worker"}
-    async with DevServer.start(role_tokens=tokens, long_poll_timeout=0.2) as dev, httpx.AsyncClient(
-        base_url=dev.url
-    ) as http:
+    async with (
+        DevServer.start(role_tokens=tokens, long_poll_timeout=0.2) as dev,
+        httpx.AsyncClient(base_url=dev.url) as http,
+    ):
         before = snap(dev.runtime)
         body = {"workflow_type": "t", "workflow_id": "a1"}
         r = await http.post("/api/workflows", json=body, headers=CONTROL)
@@ -97,10 +111,15 @@ async def test_auth_roles(snap: Any) -> None:
         assert r.status_code == 403 and r.json()["role"] == "worker"
         assert r.json()["allowed_roles"] == ["operator", "admin"]
         # role before version before namespace: a worker cannot probe namespaces
-        r = await http.post("/api/workflows", json=body, headers={"Authorization": "Bearer wk", "X-Namespace": "zz"})
+        r = await http.post(
+            "/api/workflows", json=body, headers={"Authorization": "Bearer wk", "X-Namespace": "zz"}
+        )
         assert r.status_code == 403
-        r = await http.post("/api/worker/register", json={"task_queue": "q", "runtime": "python"},
-                            headers={"Authorization": "Bearer adm", "X-Durable-Workflow-Protocol-Version": "1.1"})  # fmt: skip
+        r = await http.post(
+            "/api/worker/register",
+            json={"task_queue": "q", "runtime": "python"},
+            headers={"Authorization": "Bearer adm", "X-Durable-Workflow-Protocol-Version": "1.1"},
+        )
         assert r.status_code == 403  # admin does not imply worker
         assert snap(dev.runtime) == before
         r = await http.post("/api/workflows", json=body, headers={**CONTROL, "Authorization": "Bearer op"})
@@ -111,10 +130,16 @@ async def test_auth_roles(snap: Any) -> None:
 
 
 async def test_unknown_workflow_and_illegal_transitions(dev: DevServer, api: Http, snap: Any) -> None:
-    for method, path in [("GET", "/workflows/nope"), ("POST", "/workflows/nope/signal/s"),
-                         ("POST", "/workflows/nope/cancel"), ("POST", "/workflows/nope/terminate"),
-                         ("POST", "/workflows/nope/update/u"), ("POST", "/workflows/nope/repair"),
-                         ("POST", "/workflows/nope/archive"), ("GET", "/workflows/nope/runs")]:  # fmt: skip
+    for method, path in [
+        ("GET", "/workflows/nope"),
+        ("POST", "/workflows/nope/signal/s"),
+        ("POST", "/workflows/nope/cancel"),
+        ("POST", "/workflows/nope/terminate"),
+        ("POST", "/workflows/nope/update/u"),
+        ("POST", "/workflows/nope/repair"),
+        ("POST", "/workflows/nope/archive"),
+        ("GET", "/workflows/nope/runs"),
+    ]:
         r = await api.call(method, path, {} if method == "POST" else None)
         assert r.status_code == 404 and r.json()["reason"] == "instance_not_found", (path, r.text)
     r = await api.get("/workflows/nope/runs/r1/history")
@@ -125,8 +150,13 @@ async def test_unknown_workflow_and_illegal_transitions(dev: DevServer, api: Htt
     r = await api.post("/workflows/wf-t/terminate", {"reason": "stop"})
     assert r.status_code == 200 and r.json()["outcome"] == "terminated"
     before = snap(dev.runtime)
-    for path in ["/workflows/wf-t/terminate", "/workflows/wf-t/cancel", "/workflows/wf-t/signal/go",
-                 "/workflows/wf-t/update/u", "/workflows/wf-t/repair"]:  # fmt: skip
+    for path in [
+        "/workflows/wf-t/terminate",
+        "/workflows/wf-t/cancel",
+        "/workflows/wf-t/signal/go",
+        "/workflows/wf-t/update/u",
+        "/workflows/wf-t/repair",
+    ]:
         r = await api.post(path)
         assert r.status_code == 409 and r.json()["reason"] == "run_not_active", (path, r.text)
     assert snap(dev.runtime) == before
@@ -135,10 +165,18 @@ async def test_unknown_workflow_and_illegal_transitions(dev: DevServer, api: Htt
     assert (await api.post("/workflows/wf-t/archive")).json()["outcome"] == "archive_not_needed"
     r = await api.post("/workflows/wf-t/update/u", {"wait_policy": "completed"})
     assert r.status_code == 422 and "wait_policy" in r.json()["errors"]
-    events = (await api.get(f"/workflows/wf-t/runs/{(await api.get('/workflows/wf-t')).json()['run_id']}/history")).json()
+    events = (
+        await api.get(f"/workflows/wf-t/runs/{(await api.get('/workflows/wf-t')).json()['run_id']}/history")
+    ).json()
     types = [e["event_type"] for e in events["events"]]
-    assert types == ["StartAccepted", "WorkflowStarted", "TerminateRequested", "WorkflowTerminated",
-                     "ArchiveRequested", "WorkflowArchived"]  # fmt: skip
+    assert types == [
+        "StartAccepted",
+        "WorkflowStarted",
+        "TerminateRequested",
+        "WorkflowTerminated",
+        "ArchiveRequested",
+        "WorkflowArchived",
+    ]
 
 
 async def test_list_paging_filters_and_history_paging(api: Http) -> None:
@@ -147,7 +185,9 @@ async def test_list_paging_filters_and_history_paging(api: Http) -> None:
     await api.post("/workflows/list-0/terminate")
     page1 = (await api.get("/workflows", params={"page_size": 2})).json()
     assert page1["workflow_count"] == 2 and page1["next_page_token"]
-    page2 = (await api.get("/workflows", params={"page_size": 2, "next_page_token": page1["next_page_token"]})).json()
+    page2 = (
+        await api.get("/workflows", params={"page_size": 2, "next_page_token": page1["next_page_token"]})
+    ).json()
     ids1 = {w["workflow_id"] for w in page1["workflows"]}
     assert ids1.isdisjoint({w["workflow_id"] for w in page2["workflows"]})
     running = (await api.get("/workflows", params={"status": "running"})).json()
@@ -164,8 +204,12 @@ async def test_list_paging_filters_and_history_paging(api: Http) -> None:
     run_id = (await api.get("/workflows/list-0")).json()["run_id"]
     h1 = (await api.get(f"/workflows/list-0/runs/{run_id}/history", params={"page_size": 2})).json()
     assert [e["sequence"] for e in h1["events"]] == [1, 2] and h1["next_page_token"]
-    h2 = (await api.get(f"/workflows/list-0/runs/{run_id}/history",
-                        params={"page_size": 2, "next_page_token": h1["next_page_token"]})).json()  # fmt: skip
+    h2 = (
+        await api.get(
+            f"/workflows/list-0/runs/{run_id}/history",
+            params={"page_size": 2, "next_page_token": h1["next_page_token"]},
+        )
+    ).json()
     assert [e["event_type"] for e in h2["events"]] == ["TerminateRequested", "WorkflowTerminated"]
     runs = (await api.get("/workflows/list-0/runs")).json()
     assert runs["run_count"] == 1 and runs["runs"][0]["run_id"] == run_id
@@ -186,7 +230,10 @@ async def test_query_without_worker_is_409(api: Http) -> None:
 async def test_discovery_documents(api: Http, http: httpx.AsyncClient) -> None:
     info = (await http.get("/api/cluster/info")).json()
     assert info["control_plane"]["version"] == "2"
-    assert info["control_plane"]["request_contract"]["schema"] == "durable-workflow.v2.control-plane-request.contract"
+    assert (
+        info["control_plane"]["request_contract"]["schema"]
+        == "durable-workflow.v2.control-plane-request.contract"
+    )
     major, minor = info["worker_protocol"]["version"].split(".")
     assert major == "1" and int(minor) >= 1
     assert info["worker_protocol"]["server_capabilities"]["query_tasks"] is True

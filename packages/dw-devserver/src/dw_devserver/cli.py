@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -39,8 +40,9 @@ class _RequestLog:
             await send(message)  # type: ignore[operator]
 
         await self.app(scope, receive, capture)  # type: ignore[operator]
-        log.debug("%s %s %s %.1fms", scope["method"], scope["path"], status["code"],
-                  (loop.time() - started) * 1000)  # fmt: skip
+        log.debug(
+            "%s %s %s %.1fms", scope["method"], scope["path"], status["code"], (loop.time() - started) * 1000
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,13 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dw-devserver`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    role_tokens = {t: r for t, r in ((args.admin_token, "admin"), (args.operator_token, "operator"),
-                                     (args.worker_token, "worker")) if t}  # fmt: skip
-    config = ServerConfig(db_path=args.db, role_tokens=role_tokens, auth_token=args.token,
-                          virtual_clock=args.virtual_clock, long_poll_timeout=args.long_poll_timeout,
-                          workflow_task_lease_seconds=args.workflow_task_lease_seconds,
-                          activity_lease_seconds=args.activity_lease_seconds)  # fmt: skip
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    role_tokens = {
+        t: r
+        for t, r in (
+            (args.admin_token, "admin"),
+            (args.operator_token, "operator"),
+            (args.worker_token, "worker"),
+        )
+        if t
+    }
+    config = ServerConfig(
+        db_path=args.db,
+        role_tokens=role_tokens,
+        auth_token=args.token,
+        virtual_clock=args.virtual_clock,
+        long_poll_timeout=args.long_poll_timeout,
+        workflow_task_lease_seconds=args.workflow_task_lease_seconds,
+        activity_lease_seconds=args.activity_lease_seconds,
+    )
     return asyncio.run(_serve(config, args.host, args.port, args.log_level))
 
 
@@ -80,14 +96,19 @@ async def _serve(config: ServerConfig, host: str, port: int, log_level: str) -> 
     runtime = Runtime(config)
     app = _RequestLog(create_app(runtime=runtime))
     sock = _bind(host, port)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning" if log_level != "debug" else "info",
-                                           lifespan="on", access_log=False, timeout_graceful_shutdown=2))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning" if log_level != "debug" else "info",
+            lifespan="on",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # non-Unix loops
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
-            pass
     task = loop.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.01)

@@ -129,7 +129,7 @@ def request_contract() -> dict[str, Any]:
                         "type": "string",
                         "canonical_values": list(protocol.PAYLOAD_CODECS),
                         "engine_specific_values": {},
-                        "description": "Codec of payloads stored for the run; avro is the only universal codec.",
+                        "description": "Codec of stored payloads; avro is the only universal codec.",
                     },
                 },
                 "unsupported_fields": [
@@ -149,7 +149,9 @@ def request_contract() -> dict[str, Any]:
     }
 
 
-def cluster_info(config: ServerConfig, capabilities: dict[str, Any], worker_fleet: dict[str, Any]) -> dict[str, Any]:
+def cluster_info(
+    config: ServerConfig, capabilities: dict[str, Any], worker_fleet: dict[str, Any]
+) -> dict[str, Any]:
     """The whole cluster-info document (control-plane.md §9)."""
     worker_protocol = {
         "version": config.worker_protocol_version,
@@ -157,13 +159,31 @@ def cluster_info(config: ServerConfig, capabilities: dict[str, Any], worker_flee
         **{f"{name}_contract": dict(desc) for name, desc in _EXTERNAL.items()},
     }
     features = [
-        "workflow_tasks", "activity_tasks", "signals", "queries", "updates", "schedules", "schedule_jitter",
-        "schedule_max_runs", "search_attributes", "history_export", "continue_as_new", "child_workflows",
-        "activity_timeouts", "activity_retry_policy", "child_workflow_retry_policy", "child_workflow_timeouts",
-        "parent_close_policy", "non_retryable_failures", "history_retention", "payload_codec_envelope",
-        "payload_codec_envelope_responses", "bridge_adapter_outcome_contract",
-        "external_executor_config_contract", "invocable_carrier_contract",
-    ]  # fmt: skip
+        "workflow_tasks",
+        "activity_tasks",
+        "signals",
+        "queries",
+        "updates",
+        "schedules",
+        "schedule_jitter",
+        "schedule_max_runs",
+        "search_attributes",
+        "history_export",
+        "continue_as_new",
+        "child_workflows",
+        "activity_timeouts",
+        "activity_retry_policy",
+        "child_workflow_retry_policy",
+        "child_workflow_timeouts",
+        "parent_close_policy",
+        "non_retryable_failures",
+        "history_retention",
+        "payload_codec_envelope",
+        "payload_codec_envelope_responses",
+        "bridge_adapter_outcome_contract",
+        "external_executor_config_contract",
+        "invocable_carrier_contract",
+    ]
     return {
         "server_id": config.server_id,
         "version": protocol.SERVER_VERSION,
@@ -197,7 +217,10 @@ def cluster_info(config: ServerConfig, capabilities: dict[str, Any], worker_flee
                 "control_plane": {
                     "version": protocol.CONTROL_PLANE_VERSION,
                     "header": protocol.CONTROL_PLANE_HEADER,
-                    "request_contract": {"schema": "durable-workflow.v2.control-plane-request.contract", "version": 1},
+                    "request_contract": {
+                        "schema": "durable-workflow.v2.control-plane-request.contract",
+                        "version": 1,
+                    },
                 },
                 "worker_protocol": {
                     "version": config.worker_protocol_version,

@@ -83,7 +83,9 @@ def is_envelope(value: Any) -> bool:
     return isinstance(value, dict) and set(value) in ({"codec", "blob"}, {"codec", "external_storage"})
 
 
-def payload_from_request(value: Any, field: str, *, plain_object_as_list: bool = True) -> tuple[str | None, str]:
+def payload_from_request(
+    value: Any, field: str, *, plain_object_as_list: bool = True
+) -> tuple[str | None, str]:
     """Normalise a request payload to ``(stored_value, codec)``.
 
     Accepts an envelope (stored as its blob, or as the JSON of an external-storage envelope), a

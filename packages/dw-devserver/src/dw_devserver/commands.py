@@ -133,8 +133,12 @@ def normalise(raw_commands: Any) -> list[dict[str, Any]]:
             queue = cmd.get("queue") or cmd.get("task_queue")
             norm["queue"] = queue if isinstance(queue, str) and queue else None
             norm["retry_policy"] = _retry_policy(cmd.get("retry_policy"), f, "retry_policy")
-            for key in ("start_to_close_timeout", "schedule_to_start_timeout", "schedule_to_close_timeout",
-                        "heartbeat_timeout"):  # fmt: skip
+            for key in (
+                "start_to_close_timeout",
+                "schedule_to_start_timeout",
+                "schedule_to_close_timeout",
+                "heartbeat_timeout",
+            ):
                 norm[key] = f.integer(key, minimum=1)
             _check_order(f, norm, "heartbeat_timeout", "start_to_close_timeout")
             _check_order(f, norm, "start_to_close_timeout", "schedule_to_close_timeout")
@@ -143,7 +147,9 @@ def normalise(raw_commands: Any) -> list[dict[str, Any]]:
             norm["delay_seconds"] = f.integer("delay_seconds", required=True, minimum=0)
         elif ctype == "open_condition_wait":
             norm["condition_key"] = f.string("condition_key", max_len=255)
-            norm["condition_definition_fingerprint"] = f.string("condition_definition_fingerprint", max_len=255)
+            norm["condition_definition_fingerprint"] = f.string(
+                "condition_definition_fingerprint", max_len=255
+            )
             norm["timeout_seconds"] = f.integer("timeout_seconds", minimum=0)
         elif ctype == "start_child_workflow":
             norm["workflow_type"] = f.string("workflow_type", required=True, max_len=255)

@@ -92,9 +92,17 @@ class Engine:
         tx.execute(
             "INSERT INTO history_events (run_id, sequence, id, event_type, payload, workflow_task_id,"
             " workflow_command_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run["run_id"], seq, new_id(), event_type, json.dumps(body, separators=(",", ":")), task_id,
-             command_id, now),
-        )  # fmt: skip
+            (
+                run["run_id"],
+                seq,
+                new_id(),
+                event_type,
+                json.dumps(body, separators=(",", ":")),
+                task_id,
+                command_id,
+                now,
+            ),
+        )
         tx.execute(
             "UPDATE runs SET last_history_sequence = ?, last_progress_at = ? WHERE run_id = ?",
             (seq, now, run["run_id"]),
@@ -104,7 +112,11 @@ class Engine:
         return seq
 
     def ensure_workflow_task(
-        self, tx: Transaction, run: dict[str, Any], resume: dict[str, Any] | None = None, update_id: str | None = None
+        self,
+        tx: Transaction,
+        run: dict[str, Any],
+        resume: dict[str, Any] | None = None,
+        update_id: str | None = None,
     ) -> str | None:
         """Make sure a ready workflow task exists for ``run`` (one per run, plus one per update)."""
         if run["status"] in TERMINAL_STATUSES:
@@ -162,7 +174,10 @@ class Engine:
         wf = src.one("SELECT * FROM workflows WHERE workflow_id = ?", (workflow_id,))
         if wf is None or wf["namespace"] != namespace or wf["current_run_id"] is None:
             raise ApiError(
-                404, "instance_not_found", f"Workflow instance '{workflow_id}' was not found.", workflow_id=workflow_id
+                404,
+                "instance_not_found",
+                f"Workflow instance '{workflow_id}' was not found.",
+                workflow_id=workflow_id,
             )
         run = self.run(wf["current_run_id"], tx)
         assert run is not None
@@ -180,13 +195,17 @@ class Engine:
                 workflow_id=workflow_id,
                 run_id=run_id,
             )
-        wf = self.store.one("SELECT run_count, current_run_id FROM workflows WHERE workflow_id = ?", (workflow_id,))
+        wf = self.store.one(
+            "SELECT run_count, current_run_id FROM workflows WHERE workflow_id = ?", (workflow_id,)
+        )
         run["run_count"] = wf["run_count"] if wf else 1
         return run
 
     def next_command(self, tx: Transaction, workflow_id: str) -> tuple[str, int]:
         """A new control-plane command id and its per-instance sequence."""
-        tx.execute("UPDATE workflows SET command_count = command_count + 1 WHERE workflow_id = ?", (workflow_id,))
+        tx.execute(
+            "UPDATE workflows SET command_count = command_count + 1 WHERE workflow_id = ?", (workflow_id,)
+        )
         row = tx.one("SELECT command_count FROM workflows WHERE workflow_id = ?", (workflow_id,))
         return new_id(), int(row["command_count"]) if row else 1
 
@@ -214,12 +233,21 @@ class Engine:
         if tx is None:
             with self.store.transaction() as own:
                 return self.start_workflow(
-                    namespace=namespace, workflow_type=workflow_type, task_queue=task_queue,
-                    workflow_id=workflow_id, input=input, payload_codec=payload_codec,
-                    duplicate_policy=duplicate_policy, memo=memo, search_attributes=search_attributes,
-                    business_key=business_key, execution_timeout_seconds=execution_timeout_seconds,
-                    run_timeout_seconds=run_timeout_seconds, source=source, tx=own,
-                )  # fmt: skip
+                    namespace=namespace,
+                    workflow_type=workflow_type,
+                    task_queue=task_queue,
+                    workflow_id=workflow_id,
+                    input=input,
+                    payload_codec=payload_codec,
+                    duplicate_policy=duplicate_policy,
+                    memo=memo,
+                    search_attributes=search_attributes,
+                    business_key=business_key,
+                    execution_timeout_seconds=execution_timeout_seconds,
+                    run_timeout_seconds=run_timeout_seconds,
+                    source=source,
+                    tx=own,
+                )
         workflow_id = workflow_id or new_id()
         existing = tx.one("SELECT * FROM workflows WHERE workflow_id = ?", (workflow_id,))
         if existing is not None:
@@ -234,33 +262,67 @@ class Engine:
                 from dw_devserver.http import validation_error
 
                 raise validation_error(
-                    {"workflow_type": [f"Workflow '{workflow_id}' already exists with a different workflow type."]}
+                    {
+                        "workflow_type": [
+                            f"Workflow '{workflow_id}' already exists with a different workflow type."
+                        ]
+                    }
                 )
             current = self.run(existing["current_run_id"], tx)
             assert current is not None
             active = current["status"] not in TERMINAL_STATUSES
-            outcome = "returned_existing_active" if (duplicate_policy == "use-existing" and active) else (
-                "rejected_duplicate"
+            outcome = (
+                "returned_existing_active"
+                if (duplicate_policy == "use-existing" and active)
+                else ("rejected_duplicate")
             )
             return StartResult(
-                outcome, workflow_id, current["run_id"], workflow_type, namespace, current["status"],
+                outcome,
+                workflow_id,
+                current["run_id"],
+                workflow_type,
+                namespace,
+                current["status"],
                 current["business_key"],
-            )  # fmt: skip
+            )
         command_id, _ = new_id(), 1
         tx.insert(
             "workflows",
-            {"workflow_id": workflow_id, "namespace": namespace, "workflow_type": workflow_type,
-             "current_run_id": None, "run_count": 0, "command_count": 1, "created_at": self.now()},
-        )  # fmt: skip
+            {
+                "workflow_id": workflow_id,
+                "namespace": namespace,
+                "workflow_type": workflow_type,
+                "current_run_id": None,
+                "run_count": 0,
+                "command_count": 1,
+                "created_at": self.now(),
+            },
+        )
         run = self._create_run(
             tx,
-            namespace=namespace, workflow_id=workflow_id, workflow_type=workflow_type, task_queue=task_queue,
-            input=input, payload_codec=payload_codec, memo=memo or {}, search_attributes=search_attributes or {},
-            business_key=business_key, execution_timeout_seconds=execution_timeout_seconds,
-            run_timeout_seconds=run_timeout_seconds, command_id=command_id, accepted=True,
-        )  # fmt: skip
+            namespace=namespace,
+            workflow_id=workflow_id,
+            workflow_type=workflow_type,
+            task_queue=task_queue,
+            input=input,
+            payload_codec=payload_codec,
+            memo=memo or {},
+            search_attributes=search_attributes or {},
+            business_key=business_key,
+            execution_timeout_seconds=execution_timeout_seconds,
+            run_timeout_seconds=run_timeout_seconds,
+            command_id=command_id,
+            accepted=True,
+        )
         return StartResult(
-            "started_new", workflow_id, run["run_id"], workflow_type, namespace, run["status"], business_key, command_id
+            "started_new",
+            workflow_id,
+            run["run_id"],
+            workflow_type,
+            namespace,
+            run["status"],
+            business_key,
+            command_id,
         )
 
     def _create_run(
@@ -295,19 +357,41 @@ class Engine:
             run_deadline_at = min(run_deadline_at, execution_deadline_at)
         parent = parent or {}
         run: dict[str, Any] = {
-            "run_id": run_id, "workflow_id": workflow_id, "namespace": namespace, "run_number": run_number,
-            "workflow_type": workflow_type, "task_queue": task_queue, "status": "pending", "closed_reason": None,
-            "business_key": business_key, "payload_codec": payload_codec, "input": input, "output": None,
-            "memo": json.dumps(memo), "search_attributes": json.dumps(search_attributes),
-            "execution_timeout_seconds": execution_timeout_seconds, "run_timeout_seconds": run_timeout_seconds,
-            "execution_deadline_at": execution_deadline_at, "run_deadline_at": run_deadline_at,
-            "started_at": now, "closed_at": None, "last_progress_at": now, "last_history_sequence": 0,
-            "wait_kind": None, "parent_workflow_id": parent.get("workflow_id"),
-            "parent_run_id": parent.get("run_id"), "parent_sequence": parent.get("sequence"),
-            "parent_close_policy": parent.get("parent_close_policy"), "child_call_id": parent.get("child_call_id"),
-            "workflow_link_id": parent.get("workflow_link_id"), "continued_from_run_id": continued_from,
-            "failure": None, "archived_at": None, "archive_reason": None, "sort_key": now,
-        }  # fmt: skip
+            "run_id": run_id,
+            "workflow_id": workflow_id,
+            "namespace": namespace,
+            "run_number": run_number,
+            "workflow_type": workflow_type,
+            "task_queue": task_queue,
+            "status": "pending",
+            "closed_reason": None,
+            "business_key": business_key,
+            "payload_codec": payload_codec,
+            "input": input,
+            "output": None,
+            "memo": json.dumps(memo),
+            "search_attributes": json.dumps(search_attributes),
+            "execution_timeout_seconds": execution_timeout_seconds,
+            "run_timeout_seconds": run_timeout_seconds,
+            "execution_deadline_at": execution_deadline_at,
+            "run_deadline_at": run_deadline_at,
+            "started_at": now,
+            "closed_at": None,
+            "last_progress_at": now,
+            "last_history_sequence": 0,
+            "wait_kind": None,
+            "parent_workflow_id": parent.get("workflow_id"),
+            "parent_run_id": parent.get("run_id"),
+            "parent_sequence": parent.get("sequence"),
+            "parent_close_policy": parent.get("parent_close_policy"),
+            "child_call_id": parent.get("child_call_id"),
+            "workflow_link_id": parent.get("workflow_link_id"),
+            "continued_from_run_id": continued_from,
+            "failure": None,
+            "archived_at": None,
+            "archive_reason": None,
+            "sort_key": now,
+        }
         tx.insert("runs", run)
         tx.execute(
             "UPDATE workflows SET current_run_id = ?, run_count = ? WHERE workflow_id = ?",
@@ -326,7 +410,12 @@ class Engine:
         }
         if accepted:
             self.append_event(
-                tx, run, "StartAccepted", {**common, "outcome": "started_new"}, command_id=command_id, keep_nulls=True
+                tx,
+                run,
+                "StartAccepted",
+                {**common, "outcome": "started_new"},
+                command_id=command_id,
+                keep_nulls=True,
             )
         self.append_event(
             tx,
@@ -386,7 +475,9 @@ class Engine:
             **extra,
         }
 
-    def _reject_closed(self, run: dict[str, Any], outcome: str = "rejected_not_active", **extra: Any) -> ApiError:
+    def _reject_closed(
+        self, run: dict[str, Any], outcome: str = "rejected_not_active", **extra: Any
+    ) -> ApiError:
         body = self.command_result(run, outcome, None, None, accepted=False, reason="run_not_active", **extra)
         body.pop("reason")
         return ApiError(409, "run_not_active", f"Workflow run '{run['run_id']}' is not active.", **body)
@@ -417,10 +508,17 @@ class Engine:
                 command_id=command_id,
             )
             self.ensure_workflow_task(
-                tx, run, {"resume_source_kind": "workflow_signal", "workflow_signal_id": signal_id,
-                          "signal_name": signal_name},
-            )  # fmt: skip
-            return self.command_result(run, "signal_received", command_id, command_seq, signal_name=signal_name)
+                tx,
+                run,
+                {
+                    "resume_source_kind": "workflow_signal",
+                    "workflow_signal_id": signal_id,
+                    "signal_name": signal_name,
+                },
+            )
+            return self.command_result(
+                run, "signal_received", command_id, command_seq, signal_name=signal_name
+            )
 
     def accept_update(
         self,
@@ -447,11 +545,23 @@ class Engine:
             update_id = new_id()
             now = self.now()
             row = {
-                "id": update_id, "run_id": run["run_id"], "workflow_id": workflow_id, "namespace": namespace,
-                "update_name": update_name, "arguments": arguments, "payload_codec": codec, "status": "accepted",
-                "command_id": command_id, "command_sequence": command_seq, "result": None, "failure": None,
-                "workflow_sequence": None, "request_id": request_id, "accepted_at": now, "closed_at": None,
-            }  # fmt: skip
+                "id": update_id,
+                "run_id": run["run_id"],
+                "workflow_id": workflow_id,
+                "namespace": namespace,
+                "update_name": update_name,
+                "arguments": arguments,
+                "payload_codec": codec,
+                "status": "accepted",
+                "command_id": command_id,
+                "command_sequence": command_seq,
+                "result": None,
+                "failure": None,
+                "workflow_sequence": None,
+                "request_id": request_id,
+                "accepted_at": now,
+                "closed_at": None,
+            }
             tx.insert("updates", row)
             self.append_event(
                 tx,
@@ -469,7 +579,10 @@ class Engine:
                 command_id=command_id,
             )
             self.ensure_workflow_task(
-                tx, run, {"resume_source_kind": "workflow_update", "workflow_update_id": update_id}, update_id=update_id
+                tx,
+                run,
+                {"resume_source_kind": "workflow_update", "workflow_update_id": update_id},
+                update_id=update_id,
             )
             return run, row
 
@@ -498,7 +611,9 @@ class Engine:
         """Close the current run as ``terminated``."""
         return self._operator_close(namespace, workflow_id, reason, "terminate")
 
-    def _operator_close(self, namespace: str, workflow_id: str, reason: str | None, kind: str) -> dict[str, Any]:
+    def _operator_close(
+        self, namespace: str, workflow_id: str, reason: str | None, kind: str
+    ) -> dict[str, Any]:
         with self.store.transaction() as tx:
             run = self.current_run(namespace, workflow_id, tx)
             if run["status"] in TERMINAL_STATUSES:
@@ -522,7 +637,9 @@ class Engine:
             "workflow_instance_id": run["workflow_id"],
             "workflow_run_id": run["run_id"],
         }
-        self.append_event(tx, run, requested, {**base, "command_type": kind, "reason": reason}, command_id=command_id)
+        self.append_event(
+            tx, run, requested, {**base, "command_type": kind, "reason": reason}, command_id=command_id
+        )
         self.activities.cancel_open(tx, run, command_id)
         message = reason or f"Workflow {status}."
         self.close_run(
@@ -562,10 +679,15 @@ class Engine:
                 tx,
                 run,
                 "RepairRequested",
-                {"workflow_command_id": command_id, "workflow_instance_id": workflow_id,
-                 "workflow_run_id": run["run_id"], "command_type": "repair", "outcome": outcome},
+                {
+                    "workflow_command_id": command_id,
+                    "workflow_instance_id": workflow_id,
+                    "workflow_run_id": run["run_id"],
+                    "command_type": "repair",
+                    "outcome": outcome,
+                },
                 command_id=command_id,
-            )  # fmt: skip
+            )
             if live is None:
                 self.ensure_workflow_task(tx, run, {"resume_source_kind": "repair"})
             return self.command_result(run, outcome, command_id, command_seq)
@@ -575,21 +697,36 @@ class Engine:
         with self.store.transaction() as tx:
             run = self.current_run(namespace, workflow_id, tx)
             if run["status"] not in TERMINAL_STATUSES:
-                body = self.command_result(run, "rejected_run_not_closed", None, None, accepted=False,
-                                           reason="run_not_closed")  # fmt: skip
+                body = self.command_result(
+                    run, "rejected_run_not_closed", None, None, accepted=False, reason="run_not_closed"
+                )
                 body.pop("reason")
                 raise ApiError(409, "run_not_closed", "Only closed runs can be archived.", **body)
             if run["archived_at"] is not None:
                 return self.command_result(run, "archive_not_needed", None, None)
             command_id, command_seq = self.next_command(tx, workflow_id)
-            base = {"workflow_command_id": command_id, "workflow_instance_id": workflow_id,
-                    "workflow_run_id": run["run_id"]}  # fmt: skip
-            self.append_event(tx, run, "ArchiveRequested",
-                              {**base, "command_type": "archive", "outcome": "archived", "reason": reason},
-                              command_id=command_id)  # fmt: skip
-            self.append_event(tx, run, "WorkflowArchived",
-                              {**base, "archive_command_id": command_id, "reason": reason}, command_id=command_id)  # fmt: skip
-            tx.update("runs", {"run_id": run["run_id"]}, {"archived_at": self.now(), "archive_reason": reason})
+            base = {
+                "workflow_command_id": command_id,
+                "workflow_instance_id": workflow_id,
+                "workflow_run_id": run["run_id"],
+            }
+            self.append_event(
+                tx,
+                run,
+                "ArchiveRequested",
+                {**base, "command_type": "archive", "outcome": "archived", "reason": reason},
+                command_id=command_id,
+            )
+            self.append_event(
+                tx,
+                run,
+                "WorkflowArchived",
+                {**base, "archive_command_id": command_id, "reason": reason},
+                command_id=command_id,
+            )
+            tx.update(
+                "runs", {"run_id": run["run_id"]}, {"archived_at": self.now(), "archive_reason": reason}
+            )
             return self.command_result(run, "archived", command_id, command_seq)
 
     # ------------------------------------------------------------------ closing
@@ -615,21 +752,41 @@ class Engine:
         tx.update(
             "runs",
             {"run_id": run["run_id"]},
-            {"status": status, "closed_reason": closed_reason, "closed_at": now, "output": output,
-             "failure": failure, "wait_kind": None, "sort_key": now},
-        )  # fmt: skip
+            {
+                "status": status,
+                "closed_reason": closed_reason,
+                "closed_at": now,
+                "output": output,
+                "failure": failure,
+                "wait_kind": None,
+                "sort_key": now,
+            },
+        )
         rid = run["run_id"]
-        tx.execute("UPDATE workflow_tasks SET status = 'cancelled' WHERE run_id = ? AND status IN ('ready', 'leased')",
-                   (rid,))  # fmt: skip
+        tx.execute(
+            "UPDATE workflow_tasks SET status = 'cancelled'"
+            " WHERE run_id = ? AND status IN ('ready', 'leased')",
+            (rid,),
+        )
         tx.execute("UPDATE timers SET status = 'cancelled' WHERE run_id = ? AND status = 'pending'", (rid,))
-        tx.execute("UPDATE condition_waits SET status = 'closed' WHERE run_id = ? AND status = 'open'", (rid,))
+        tx.execute(
+            "UPDATE condition_waits SET status = 'closed' WHERE run_id = ? AND status = 'open'", (rid,)
+        )
         tx.execute("UPDATE steps SET status = 'closed' WHERE run_id = ? AND status = 'open'", (rid,))
         self.activities.abandon_open(tx, run)
         for upd in tx.all("SELECT id FROM updates WHERE run_id = ? AND status = 'accepted'", (rid,)):
-            tx.update("updates", {"id": upd["id"]},
-                      {"status": "failed", "closed_at": now,
-                       "failure": {"message": "Workflow run closed before the update was applied.",
-                                   "reason": "run_closed"}})  # fmt: skip
+            tx.update(
+                "updates",
+                {"id": upd["id"]},
+                {
+                    "status": "failed",
+                    "closed_at": now,
+                    "failure": {
+                        "message": "Workflow run closed before the update was applied.",
+                        "reason": "run_closed",
+                    },
+                },
+            )
             self.release_update(tx, upd["id"])
         if closed_reason != "continued":
             self._apply_parent_close_policy(tx, run)
@@ -651,7 +808,8 @@ class Engine:
 
     def _apply_parent_close_policy(self, tx: Transaction, run: dict[str, Any]) -> None:
         children = tx.all(
-            "SELECT * FROM runs WHERE parent_run_id = ? AND status NOT IN ('completed', 'failed', 'cancelled',"
+            "SELECT * FROM runs WHERE parent_run_id = ?"
+            " AND status NOT IN ('completed', 'failed', 'cancelled',"
             " 'terminated') AND parent_close_policy IN ('request_cancel', 'terminate')",
             (run["run_id"],),
         )
@@ -676,7 +834,9 @@ class Engine:
         common.update(child_status=status, closed_reason=closed_reason, closed_at=iso(child["closed_at"]))
         if status == "completed":
             event = "ChildRunCompleted"
-            common.update(output=event_value(output), result=event_value(output), payload_codec=child["payload_codec"])
+            common.update(
+                output=event_value(output), result=event_value(output), payload_codec=child["payload_codec"]
+            )
         elif status == "failed":
             event = "ChildRunFailed"
             common.update(
@@ -693,7 +853,9 @@ class Engine:
             common.update(
                 failure_id=new_id(),
                 failure_category=status,
-                exception_class="ChildWorkflowCancelled" if status == "cancelled" else "ChildWorkflowTerminated",
+                exception_class="ChildWorkflowCancelled"
+                if status == "cancelled"
+                else "ChildWorkflowTerminated",
                 message=close_payload.get("message"),
             )
         self.append_event(tx, parent, event, common)
@@ -702,9 +864,15 @@ class Engine:
             (parent["run_id"], child["parent_sequence"]),
         )
         self.ensure_workflow_task(
-            tx, parent, {"resume_source_kind": "child_workflow_run", "child_workflow_run_id": child["run_id"],
-                         "workflow_sequence": child["parent_sequence"], "workflow_event_type": event},
-        )  # fmt: skip
+            tx,
+            parent,
+            {
+                "resume_source_kind": "child_workflow_run",
+                "child_workflow_run_id": child["run_id"],
+                "workflow_sequence": child["parent_sequence"],
+                "workflow_event_type": event,
+            },
+        )
 
     def _child_common(self, child: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -727,9 +895,16 @@ class Engine:
             child_id = f"{child_id}:{new_id().lower()}"
         tx.insert(
             "workflows",
-            {"workflow_id": child_id, "namespace": parent["namespace"], "workflow_type": cmd["workflow_type"],
-             "current_run_id": None, "run_count": 0, "command_count": 0, "created_at": self.now()},
-        )  # fmt: skip
+            {
+                "workflow_id": child_id,
+                "namespace": parent["namespace"],
+                "workflow_type": cmd["workflow_type"],
+                "current_run_id": None,
+                "run_count": 0,
+                "command_count": 0,
+                "created_at": self.now(),
+            },
+        )
         link = {
             "workflow_id": parent["workflow_id"],
             "run_id": parent["run_id"],
@@ -741,12 +916,21 @@ class Engine:
         }
         return self._create_run(
             tx,
-            namespace=parent["namespace"], workflow_id=child_id, workflow_type=cmd["workflow_type"],
-            task_queue=cmd.get("queue") or parent["task_queue"], input=cmd.get("arguments"),
-            payload_codec=cmd.get("payload_codec") or "avro", memo={}, search_attributes={}, business_key=None,
+            namespace=parent["namespace"],
+            workflow_id=child_id,
+            workflow_type=cmd["workflow_type"],
+            task_queue=cmd.get("queue") or parent["task_queue"],
+            input=cmd.get("arguments"),
+            payload_codec=cmd.get("payload_codec") or "avro",
+            memo={},
+            search_attributes={},
+            business_key=None,
             execution_timeout_seconds=cmd.get("execution_timeout_seconds"),
-            run_timeout_seconds=cmd.get("run_timeout_seconds"), command_id=None, accepted=False, parent=link,
-        )  # fmt: skip
+            run_timeout_seconds=cmd.get("run_timeout_seconds"),
+            command_id=None,
+            accepted=False,
+            parent=link,
+        )
 
     def continue_as_new(
         self, tx: Transaction, run: dict[str, Any], cmd: dict[str, Any], step: int, task_id: str
@@ -756,30 +940,49 @@ class Engine:
         parent = None
         if run["parent_run_id"]:
             parent = {
-                "workflow_id": run["parent_workflow_id"], "run_id": run["parent_run_id"],
-                "sequence": run["parent_sequence"], "parent_close_policy": run["parent_close_policy"],
-                "child_call_id": run["child_call_id"], "workflow_link_id": run["workflow_link_id"],
-            }  # fmt: skip
+                "workflow_id": run["parent_workflow_id"],
+                "run_id": run["parent_run_id"],
+                "sequence": run["parent_sequence"],
+                "parent_close_policy": run["parent_close_policy"],
+                "child_call_id": run["child_call_id"],
+                "workflow_link_id": run["workflow_link_id"],
+            }
         wf = tx.one("SELECT run_count FROM workflows WHERE workflow_id = ?", (run["workflow_id"],))
         next_number = int(wf["run_count"]) + 1 if wf else run["run_number"] + 1
         new_run_id_placeholder = {"value": None}
         self.close_run(
-            tx, run, "completed", "continued", "WorkflowContinuedAsNew",
-            {"sequence": step, "continued_to_run_number": next_number, "closed_reason": "continued",
-             "workflow_link_id": new_id()},
+            tx,
+            run,
+            "completed",
+            "continued",
+            "WorkflowContinuedAsNew",
+            {
+                "sequence": step,
+                "continued_to_run_number": next_number,
+                "closed_reason": "continued",
+                "workflow_link_id": new_id(),
+            },
             task_id=task_id,
-        )  # fmt: skip
+        )
         new_run = self._create_run(
             tx,
-            namespace=run["namespace"], workflow_id=run["workflow_id"],
+            namespace=run["namespace"],
+            workflow_id=run["workflow_id"],
             workflow_type=cmd.get("workflow_type") or run["workflow_type"],
-            task_queue=cmd.get("queue") or run["task_queue"], input=arguments,
-            payload_codec=run["payload_codec"], memo=loads(run["memo"], {}),
-            search_attributes=loads(run["search_attributes"], {}), business_key=run["business_key"],
+            task_queue=cmd.get("queue") or run["task_queue"],
+            input=arguments,
+            payload_codec=run["payload_codec"],
+            memo=loads(run["memo"], {}),
+            search_attributes=loads(run["search_attributes"], {}),
+            business_key=run["business_key"],
             execution_timeout_seconds=run["execution_timeout_seconds"],
-            run_timeout_seconds=run["run_timeout_seconds"], command_id=None, accepted=False,
-            execution_deadline_at=run["execution_deadline_at"], parent=parent, continued_from=run["run_id"],
-        )  # fmt: skip
+            run_timeout_seconds=run["run_timeout_seconds"],
+            command_id=None,
+            accepted=False,
+            execution_deadline_at=run["execution_deadline_at"],
+            parent=parent,
+            continued_from=run["run_id"],
+        )
         new_run_id_placeholder["value"] = new_run["run_id"]
         # the closing event names the run it continued to
         last = tx.one(
@@ -799,8 +1002,10 @@ class Engine:
                 payload = self._child_common(new_run)
                 payload.update(child_status=new_run["status"], parent_close_policy=run["parent_close_policy"])
                 self.append_event(tx, parent_run, "ChildRunStarted", payload)
-                tx.execute("UPDATE steps SET ref_id = ? WHERE run_id = ? AND sequence = ?",
-                           (new_run["run_id"], parent["run_id"], parent["sequence"]))  # fmt: skip
+                tx.execute(
+                    "UPDATE steps SET ref_id = ? WHERE run_id = ? AND sequence = ?",
+                    (new_run["run_id"], parent["run_id"], parent["sequence"]),
+                )
         return new_run
 
     # ------------------------------------------------------------------ scheduler work
@@ -815,14 +1020,23 @@ class Engine:
         candidates = [
             self.store.one("SELECT MIN(fire_at) AS t FROM timers WHERE status = 'pending'"),
             self.store.one("SELECT MIN(lease_expires_at) AS t FROM workflow_tasks WHERE status = 'leased'"),
-            self.store.one("SELECT MIN(available_at) AS t FROM workflow_tasks WHERE status = 'ready'"
-                           " AND available_at > ?", (now,)),  # fmt: skip
-            self.store.one("SELECT MIN(run_deadline_at) AS t FROM runs WHERE status IN ('pending', 'running',"
-                           " 'waiting')"),  # fmt: skip
-            self.store.one("SELECT MIN(deadline_at) AS t FROM activity_executions WHERE status IN"
-                           " ('scheduled', 'running')"),  # fmt: skip
-            self.store.one("SELECT MIN(available_at) AS t FROM activity_executions WHERE status = 'scheduled'"
-                           " AND available_at > ?", (now,)),  # fmt: skip
+            self.store.one(
+                "SELECT MIN(available_at) AS t FROM workflow_tasks WHERE status = 'ready'"
+                " AND available_at > ?",
+                (now,),
+            ),
+            self.store.one(
+                "SELECT MIN(run_deadline_at) AS t FROM runs WHERE status IN ('pending', 'running', 'waiting')"
+            ),
+            self.store.one(
+                "SELECT MIN(deadline_at) AS t FROM activity_executions WHERE status IN"
+                " ('scheduled', 'running')"
+            ),
+            self.store.one(
+                "SELECT MIN(available_at) AS t FROM activity_executions WHERE status = 'scheduled'"
+                " AND available_at > ?",
+                (now,),
+            ),
         ]
         times = [row["t"] for row in candidates if row is not None and row["t"] is not None]
         return min(times) if times else None
@@ -833,8 +1047,10 @@ class Engine:
         self._last_tick = now
         if since is None:
             since = 0.0
-        for family, table, status in (("workflow", "workflow_tasks", "ready"),
-                                      ("activity", "activity_executions", "scheduled")):  # fmt: skip
+        for family, table, status in (
+            ("workflow", "workflow_tasks", "ready"),
+            ("activity", "activity_executions", "scheduled"),
+        ):
             for row in self.store.all(
                 f"SELECT DISTINCT namespace, task_queue FROM {table} WHERE status = ? AND available_at > ?"
                 " AND available_at <= ?",
@@ -844,7 +1060,8 @@ class Engine:
 
     def _fire_timers(self, now: float) -> None:
         due = self.store.all(
-            "SELECT * FROM timers WHERE status = 'pending' AND fire_at <= ? ORDER BY fire_at, id LIMIT 200", (now,)
+            "SELECT * FROM timers WHERE status = 'pending' AND fire_at <= ? ORDER BY fire_at, id LIMIT 200",
+            (now,),
         )
         for timer in due:
             with self.store.transaction() as tx:
@@ -857,23 +1074,36 @@ class Engine:
                     continue
                 details = loads(timer["details"], {})
                 self.append_event(
-                    tx, run, "TimerFired",
+                    tx,
+                    run,
+                    "TimerFired",
                     {"timer_id": timer["id"], "sequence": timer["sequence"], **details, "fired_at": iso(now)},
-                )  # fmt: skip
+                )
                 if timer["timer_kind"] == "condition_timeout":
-                    tx.execute("UPDATE condition_waits SET status = 'timed_out' WHERE id = ? AND status = 'open'",
-                               (timer["condition_wait_id"],))  # fmt: skip
+                    tx.execute(
+                        "UPDATE condition_waits SET status = 'timed_out' WHERE id = ? AND status = 'open'",
+                        (timer["condition_wait_id"],),
+                    )
                 else:
-                    tx.execute("UPDATE steps SET status = 'resolved' WHERE run_id = ? AND sequence = ?",
-                               (run["run_id"], timer["sequence"]))  # fmt: skip
+                    tx.execute(
+                        "UPDATE steps SET status = 'resolved' WHERE run_id = ? AND sequence = ?",
+                        (run["run_id"], timer["sequence"]),
+                    )
                 self.ensure_workflow_task(
-                    tx, run, {"resume_source_kind": "timer", "timer_id": timer["id"],
-                              "workflow_sequence": timer["sequence"], "workflow_event_type": "TimerFired"},
-                )  # fmt: skip
+                    tx,
+                    run,
+                    {
+                        "resume_source_kind": "timer",
+                        "timer_id": timer["id"],
+                        "workflow_sequence": timer["sequence"],
+                        "workflow_event_type": "TimerFired",
+                    },
+                )
 
     def _expire_workflow_leases(self, now: float) -> None:
         rows = self.store.all(
-            "SELECT id, namespace, task_queue FROM workflow_tasks WHERE status = 'leased' AND lease_expires_at <= ?",
+            "SELECT id, namespace, task_queue FROM workflow_tasks"
+            " WHERE status = 'leased' AND lease_expires_at <= ?",
             (now,),
         )
         if not rows:
@@ -889,7 +1119,8 @@ class Engine:
 
     def _enforce_run_deadlines(self, now: float) -> None:
         rows = self.store.all(
-            "SELECT run_id FROM runs WHERE status IN ('pending', 'running', 'waiting') AND run_deadline_at <= ?"
+            "SELECT run_id FROM runs WHERE status IN ('pending', 'running', 'waiting')"
+            " AND run_deadline_at <= ?"
             " LIMIT 100",
             (now,),
         )
@@ -903,27 +1134,37 @@ class Engine:
                 message = f"Workflow {'execution' if execution else 'run'} timed out."
                 self.activities.cancel_open(tx, run, None)
                 self.close_run(
-                    tx, run, "failed", "timed_out", "WorkflowTimedOut",
-                    {"failure_id": new_id(), "timeout_kind": kind, "failure_category": "timeout",
-                     "message": message, "exception_class": "WorkflowTimedOut",
-                     "execution_deadline_at": iso(run["execution_deadline_at"]),
-                     "run_deadline_at": iso(run["run_deadline_at"])},
+                    tx,
+                    run,
+                    "failed",
+                    "timed_out",
+                    "WorkflowTimedOut",
+                    {
+                        "failure_id": new_id(),
+                        "timeout_kind": kind,
+                        "failure_category": "timeout",
+                        "message": message,
+                        "exception_class": "WorkflowTimedOut",
+                        "execution_deadline_at": iso(run["execution_deadline_at"]),
+                        "run_deadline_at": iso(run["run_deadline_at"]),
+                    },
                     failure={"message": message, "timeout_kind": kind},
-                )  # fmt: skip
+                )
 
     # ------------------------------------------------------------------ retention
 
     def prune_expired_runs(
         self, namespace: str, limit: int = 100, run_ids: list[str] | None = None
     ) -> list[dict[str, Any]]:
-        """Delete closed runs older than the namespace retention (or the given ids); returns per-run results."""
+        """Delete closed runs past the namespace retention (or the given ids); returns per-run results."""
         ns = self.store.one("SELECT retention_days FROM namespaces WHERE name = ?", (namespace,))
         days = int(ns["retention_days"]) if ns is not None else self.rt.config.default_retention_days
         cutoff = self.now() - days * 86400
         if run_ids:
             marks = ",".join("?" for _ in run_ids)
-            rows = self.store.all(f"SELECT * FROM runs WHERE namespace = ? AND run_id IN ({marks})",
-                                  (namespace, *run_ids))  # fmt: skip
+            rows = self.store.all(
+                f"SELECT * FROM runs WHERE namespace = ? AND run_id IN ({marks})", (namespace, *run_ids)
+            )
         else:
             rows = self.store.all(
                 "SELECT * FROM runs WHERE namespace = ? AND status IN ('completed', 'failed', 'cancelled',"
@@ -941,16 +1182,29 @@ class Engine:
                 tasks = tx.execute("DELETE FROM workflow_tasks WHERE run_id = ?", (rid,)).rowcount
                 for table in ("timers", "condition_waits", "steps", "updates"):
                     tx.execute(f"DELETE FROM {table} WHERE run_id = ?", (rid,))
-                tx.execute("DELETE FROM activity_attempts WHERE execution_id IN"
-                           " (SELECT id FROM activity_executions WHERE run_id = ?)", (rid,))  # fmt: skip
+                tx.execute(
+                    "DELETE FROM activity_attempts WHERE execution_id IN"
+                    " (SELECT id FROM activity_executions WHERE run_id = ?)",
+                    (rid,),
+                )
                 tx.execute("DELETE FROM activity_executions WHERE run_id = ?", (rid,))
                 tx.execute("DELETE FROM runs WHERE run_id = ?", (rid,))
-                remaining = tx.one("SELECT run_id FROM runs WHERE workflow_id = ? ORDER BY run_number DESC LIMIT 1",
-                                   (row["workflow_id"],))  # fmt: skip
+                remaining = tx.one(
+                    "SELECT run_id FROM runs WHERE workflow_id = ? ORDER BY run_number DESC LIMIT 1",
+                    (row["workflow_id"],),
+                )
                 if remaining is None:
                     tx.execute("DELETE FROM workflows WHERE workflow_id = ?", (row["workflow_id"],))
-                results.append({"run_id": rid, "outcome": "pruned", "history_events_deleted": events,
-                                "tasks_deleted": tasks, "external_payloads_deleted": 0, "deleted": True})  # fmt: skip
+                results.append(
+                    {
+                        "run_id": rid,
+                        "outcome": "pruned",
+                        "history_events_deleted": events,
+                        "tasks_deleted": tasks,
+                        "external_payloads_deleted": 0,
+                        "deleted": True,
+                    }
+                )
         return results
 
     def enforce_activity_timeouts(self, limit: int = 100) -> list[dict[str, Any]]:

@@ -302,7 +302,9 @@ async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", "Request body is not valid JSON.", json_error=str(exc)) from None
+        raise ApiError(
+            400, "malformed_json", "Request body is not valid JSON.", json_error=str(exc)
+        ) from None
     if data == []:
         return {}
     if not isinstance(data, dict):
@@ -404,7 +406,9 @@ def _endpoint(
         if plane == "control":
             headers[protocol.CONTROL_PLANE_HEADER] = protocol.CONTROL_PLANE_VERSION
             if operation is not None:
-                body["control_plane"] = protocol.control_plane_block(operation, body, path, operation_name_field)
+                body["control_plane"] = protocol.control_plane_block(
+                    operation, body, path, operation_name_field
+                )
         elif plane == "worker":
             headers[protocol.WORKER_PROTOCOL_HEADER] = rt.config.worker_protocol_version
             body.setdefault("protocol_version", rt.config.worker_protocol_version)

@@ -75,15 +75,51 @@ _OPERATIONS: dict[str, tuple[list[str], list[str]]] = {
 }
 
 PROJECTED_FIELDS = (
-    "run_id", "workflow_type", "namespace", "business_key", "status", "status_bucket", "is_terminal",
-    "task_queue", "run_number", "run_count", "workflow_count", "is_current_run", "compatibility",
-    "started_at", "closed_at", "last_progress_at", "wait_kind", "wait_reason", "next_page_token",
-    "command_id", "command_status", "command_source", "target_scope", "outcome", "reason",
-    "rejection_reason", "validation_errors", "result", "result_envelope", "update_id", "update_status",
-    "wait_for", "wait_timed_out", "wait_timeout_seconds", "blocked_reason", "message", "diagnostic_status",
-)  # fmt: skip
+    "run_id",
+    "workflow_type",
+    "namespace",
+    "business_key",
+    "status",
+    "status_bucket",
+    "is_terminal",
+    "task_queue",
+    "run_number",
+    "run_count",
+    "workflow_count",
+    "is_current_run",
+    "compatibility",
+    "started_at",
+    "closed_at",
+    "last_progress_at",
+    "wait_kind",
+    "wait_reason",
+    "next_page_token",
+    "command_id",
+    "command_status",
+    "command_source",
+    "target_scope",
+    "outcome",
+    "reason",
+    "rejection_reason",
+    "validation_errors",
+    "result",
+    "result_envelope",
+    "update_id",
+    "update_status",
+    "wait_for",
+    "wait_timed_out",
+    "wait_timeout_seconds",
+    "blocked_reason",
+    "message",
+    "diagnostic_status",
+)
 
-LEGACY_FIELDS = {"query": "query_name", "signal": "signal_name", "update": "update_name", "wait_policy": "wait_for"}
+LEGACY_FIELDS = {
+    "query": "query_name",
+    "signal": "signal_name",
+    "update": "update_name",
+    "wait_policy": "wait_for",
+}
 
 
 def response_contract(operation: str) -> dict[str, Any]:

@@ -52,10 +52,16 @@ class QueryBroker:
             raise ApiError(429, "query_task_queue_full", "Too many pending queries on this task queue.")
         loop = asyncio.get_running_loop()
         task = QueryTask(
-            id=new_id(), namespace=run["namespace"], task_queue=run["task_queue"], workflow_type=run["workflow_type"],
-            run_id=run["run_id"], workflow_id=run["workflow_id"], query_name=query_name, arguments=arguments,
+            id=new_id(),
+            namespace=run["namespace"],
+            task_queue=run["task_queue"],
+            workflow_type=run["workflow_type"],
+            run_id=run["run_id"],
+            workflow_id=run["workflow_id"],
+            query_name=query_name,
+            arguments=arguments,
             future=loop.create_future(),
-        )  # fmt: skip
+        )
         queue.append(task)
         self._tasks[task.id] = task
         self.rt.wakeups.notify(("query", run["namespace"], run["task_queue"]))
@@ -94,14 +100,29 @@ class QueryBroker:
         if task.status != "leased":
             raise ApiError(409, "query_task_not_leased", "Query task is not leased.", **base)
         if task.lease_owner != lease_owner:
-            raise ApiError(409, "lease_owner_mismatch", "Query task is leased to another worker.", **base,
-                           lease_owner=task.lease_owner)  # fmt: skip
+            raise ApiError(
+                409,
+                "lease_owner_mismatch",
+                "Query task is leased to another worker.",
+                **base,
+                lease_owner=task.lease_owner,
+            )
         if task.attempt != attempt:
-            raise ApiError(409, "query_task_attempt_mismatch", "Query task attempt does not match.", **base,
-                           current_attempt=task.attempt)  # fmt: skip
+            raise ApiError(
+                409,
+                "query_task_attempt_mismatch",
+                "Query task attempt does not match.",
+                **base,
+                current_attempt=task.attempt,
+            )
         if task.lease_expires_at < self.rt.clock.now():
-            raise ApiError(409, "lease_expired", "Query task lease expired.", **base,
-                           lease_expires_at=iso(task.lease_expires_at))  # fmt: skip
+            raise ApiError(
+                409,
+                "lease_expired",
+                "Query task lease expired.",
+                **base,
+                lease_expires_at=iso(task.lease_expires_at),
+            )
         return task
 
     def resolve(self, task: QueryTask, outcome: str, body: dict[str, Any]) -> None:
@@ -115,6 +136,8 @@ class QueryBroker:
         """Fail every waiting query (server stopping)."""
         for task in list(self._tasks.values()):
             if not task.future.done():
-                task.future.set_result(("failed", {"reason": "server_stopping", "message": "Server is stopping."}))
+                task.future.set_result(
+                    ("failed", {"reason": "server_stopping", "message": "Server is stopping."})
+                )
         self._tasks.clear()
         self._pending.clear()

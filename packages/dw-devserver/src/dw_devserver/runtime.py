@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from dw_devserver import cluster_info
 from dw_devserver.clock import Clock
 from dw_devserver.config import ServerConfig
-from dw_devserver.schema import SCHEMA
 from dw_devserver.scheduler import Scheduler
+from dw_devserver.schema import SCHEMA
 from dw_devserver.store import Store
 from dw_devserver.wakeups import Wakeups
 
@@ -51,9 +51,16 @@ class Runtime:
         now = self.clock.now()
         with self.store.transaction() as tx:
             tx.execute(
-                "INSERT OR IGNORE INTO namespaces (name, description, retention_days, status, created_at, updated_at)"
+                "INSERT OR IGNORE INTO namespaces"
+                " (name, description, retention_days, status, created_at, updated_at)"
                 " VALUES (?, ?, ?, 'active', ?, ?)",
-                (self.config.default_namespace, "Default namespace", self.config.default_retention_days, now, now),
+                (
+                    self.config.default_namespace,
+                    "Default namespace",
+                    self.config.default_retention_days,
+                    now,
+                    now,
+                ),
             )
 
     def namespace_exists(self, name: str) -> bool:

@@ -13,7 +13,7 @@ log = logging.getLogger("dw_devserver.scheduler")
 
 #: A tick receives "now" (epoch seconds, server clock) and returns the time it next wants to run
 #: (or None when it has nothing scheduled). It may be sync or async.
-Tick = Callable[[float], "float | None | Awaitable[float | None]"]
+Tick = Callable[[float], "float | Awaitable[float | None] | None"]
 
 
 class Scheduler:
@@ -39,7 +39,7 @@ class Scheduler:
 
     def add_tick(self, callback: Tick, name: str | None = None) -> None:
         """Register periodic work (part B: schedule fires)."""
-        self._ticks.append((name or getattr(callback, "__name__", "tick"), callback))
+        self._ticks.append((name or str(getattr(callback, "__name__", "tick")), callback))
 
     def wake(self) -> None:
         """Ask the loop to run the ticks again now."""
@@ -57,7 +57,6 @@ class Scheduler:
     async def run_once(self) -> float | None:
         """Run all ticks once; returns the earliest next due time they reported."""
         now = self.clock.now()
-        next_due: float | None = None
         self._in_run = True
         try:
             return await self._run_ticks(now)

@@ -17,10 +17,16 @@ from dw_devserver.config import ServerConfig
 from dw_devserver.runtime import Runtime
 
 
-def _config(db: str | None, virtual_clock: bool, config: ServerConfig | None, fields: dict[str, Any]) -> ServerConfig:
+def _config(
+    db: str | None, virtual_clock: bool, config: ServerConfig | None, fields: dict[str, Any]
+) -> ServerConfig:
     base = config or ServerConfig()
-    return dataclasses.replace(base, db_path=db if db is not None else base.db_path,
-                               virtual_clock=virtual_clock or base.virtual_clock, **fields)  # fmt: skip
+    return dataclasses.replace(
+        base,
+        db_path=db if db is not None else base.db_path,
+        virtual_clock=virtual_clock or base.virtual_clock,
+        **fields,
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -73,8 +79,15 @@ class DevServer:
         **config_fields: Any,
     ) -> AsyncIterator[DevServer]:
         """Start on ``host:port`` (0 = a free port) and stop cleanly on exit."""
-        server = await cls.launch(port=port, host=host, db=db, virtual_clock=virtual_clock, config=config,
-                                  log_level=log_level, **config_fields)  # fmt: skip
+        server = await cls.launch(
+            port=port,
+            host=host,
+            db=db,
+            virtual_clock=virtual_clock,
+            config=config,
+            log_level=log_level,
+            **config_fields,
+        )
         try:
             yield server
         finally:
@@ -96,8 +109,9 @@ class DevServer:
         runtime = Runtime(_config(db, virtual_clock, config, config_fields))
         app = create_app(runtime=runtime)
         sock = _bind(host, port)
-        uv_config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
-                                   timeout_graceful_shutdown=1)  # fmt: skip
+        uv_config = uvicorn.Config(
+            app, log_level=log_level, lifespan="on", access_log=False, timeout_graceful_shutdown=1
+        )
         server = uvicorn.Server(uv_config)
         self = cls(runtime, server, sock, host)
         self._task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))

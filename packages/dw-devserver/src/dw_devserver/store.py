@@ -43,7 +43,9 @@ class Transaction:
         """INSERT one row from a column -> value mapping (dicts/lists are stored as JSON)."""
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", [_adapt(v) for v in values.values()])
+        self.conn.execute(
+            f"INSERT INTO {table} ({cols}) VALUES ({marks})", [_adapt(v) for v in values.values()]
+        )
 
     def update(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> int:
         """UPDATE rows matching ``key`` (column equality) with ``values``; returns rows changed."""

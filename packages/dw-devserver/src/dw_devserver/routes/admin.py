@@ -25,7 +25,10 @@ async def skip(ctx: Ctx) -> Reply:
         f.fail("seconds", "The seconds field must be a number >= 0.")
     f.check()
     if not ctx.rt.clock.virtual:
-        raise ApiError(409, "virtual_clock_disabled", "Start the server with virtual_clock=True to skip time.")
+        raise ApiError(
+            409, "virtual_clock_disabled", "Start the server with virtual_clock=True to skip time."
+        )
+    assert isinstance(seconds, (int, float))
     ctx.rt.clock.advance(float(seconds))
     await ctx.rt.scheduler.settle()
     now = ctx.rt.clock.now()

@@ -24,8 +24,11 @@ def _database_ok(ctx: Ctx) -> bool:
 async def health(ctx: Ctx) -> Reply:
     """Liveness: 200 ``serving`` while the database answers."""
     ok = _database_ok(ctx)
-    body = {"status": "serving" if ok else "degraded", "timestamp": iso(ctx.rt.clock.now()),
-            "checks": {"database": "ok" if ok else "unavailable"}}  # fmt: skip
+    body = {
+        "status": "serving" if ok else "degraded",
+        "timestamp": iso(ctx.rt.clock.now()),
+        "checks": {"database": "ok" if ok else "unavailable"},
+    }
     return (200 if ok else 503), body
 
 
@@ -37,20 +40,27 @@ async def ready(ctx: Ctx) -> Reply:
     checks: dict[str, Any] = {
         "database": {"status": "ok" if db_ok else "unavailable"},
         "migrations": {"status": "ok" if db_ok else "unavailable"},
-        "default_namespace": {"status": "ok" if ns_ok else "missing", "namespace": ctx.rt.config.default_namespace},
+        "default_namespace": {
+            "status": "ok" if ns_ok else "missing",
+            "namespace": ctx.rt.config.default_namespace,
+        },
         "cache": {"status": "ok", "store": "memory"},
         "auth": {"status": "ok", "driver": "token" if ctx.rt.config.auth_enabled else "none"},
     }
     good = db_ok and ns_ok
-    return (200 if good else 503), {"status": "ready" if good else "not_ready", "timestamp": iso(ctx.rt.clock.now()),
-                                    "checks": checks}  # fmt: skip
+    return (200 if good else 503), {
+        "status": "ready" if good else "not_ready",
+        "timestamp": iso(ctx.rt.clock.now()),
+        "checks": checks,
+    }
 
 
 def worker_fleet(ctx: Ctx) -> dict[str, Any]:
     """Summary of registered workers in the caller's namespace."""
     cutoff = ctx.rt.clock.now() - ctx.rt.config.worker_stale_after_seconds
     rows = ctx.rt.store.all(
-        "SELECT worker_id, task_queue, build_id, status, last_heartbeat_at, runtime FROM workers WHERE namespace = ?",
+        "SELECT worker_id, task_queue, build_id, status, last_heartbeat_at, runtime FROM workers"
+        " WHERE namespace = ?",
         (ctx.namespace,),
     )
     active = [r for r in rows if r["status"] == "active" and r["last_heartbeat_at"] >= cutoff]
@@ -60,13 +70,14 @@ def worker_fleet(ctx: Ctx) -> dict[str, Any]:
         "active_worker_scopes": len({(r["task_queue"], r["build_id"]) for r in active}),
         "queues": sorted({r["task_queue"] for r in active}),
         "build_ids": sorted({r["build_id"] for r in active if r["build_id"]}),
-        "workers": [{"worker_id": r["worker_id"], "task_queue": r["task_queue"], "runtime": r["runtime"]}
-                    for r in active][:50],
-    }  # fmt: skip
+        "workers": [
+            {"worker_id": r["worker_id"], "task_queue": r["task_queue"], "runtime": r["runtime"]}
+            for r in active
+        ][:50],
+    }
 
 
 @table.get("/api/cluster/info", plane="discovery", roles=ALL_ROLES, check_namespace=False)
 async def get_cluster_info(ctx: Ctx) -> Reply:
     """The compatibility manifest clients and workers check at startup."""
     return cluster_info.cluster_info(ctx.rt.config, ctx.rt.server_capabilities, worker_fleet(ctx))
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -42,7 +43,10 @@ async def register(ctx: Ctx) -> Reply:
     fingerprints = f.obj("workflow_definition_fingerprints") or {}
     for key, value in fingerprints.items():
         if not isinstance(value, str) or len(value) > 255:
-            f.fail(f"workflow_definition_fingerprints.{key}", "Fingerprints must be strings of at most 255 chars.")
+            f.fail(
+                f"workflow_definition_fingerprints.{key}",
+                "Fingerprints must be strings of at most 255 chars.",
+            )
     max_wf = f.integer("max_concurrent_workflow_tasks", minimum=1)
     max_act = f.integer("max_concurrent_activity_tasks", minimum=1)
     interval = f.integer("heartbeat_interval_seconds", minimum=1)
@@ -54,36 +58,59 @@ async def register(ctx: Ctx) -> Reply:
     rt = ctx.rt
     now = rt.clock.now()
     with rt.store.transaction() as tx:
-        prior = tx.one("SELECT * FROM workers WHERE namespace = ? AND worker_id = ?", (ctx.namespace, worker_id))
+        prior = tx.one(
+            "SELECT * FROM workers WHERE namespace = ? AND worker_id = ?", (ctx.namespace, worker_id)
+        )
         merged = dict(loads(prior["workflow_definition_fingerprints"], {})) if prior else {}
         if prior is not None and prior["status"] == "active":
             for wf_type, fp in fingerprints.items():
                 if merged.get(wf_type) not in (None, fp):
                     raise ApiError(
-                        409, "workflow_definition_changed",
+                        409,
+                        "workflow_definition_changed",
                         f"Worker '{worker_id}' already registered a different definition of '{wf_type}'.",
-                        workflow_type=wf_type, worker_id=worker_id,
+                        workflow_type=wf_type,
+                        worker_id=worker_id,
                         remediation="Register the changed definition under a new worker_id or build_id.",
-                    )  # fmt: skip
+                    )
         merged = {k: v for k, v in merged.items() if k in wf_types or not wf_types}
         merged.update(fingerprints)
         values = {
-            "task_queue": task_queue, "runtime": runtime, "sdk_version": sdk_version, "build_id": build_id,
-            "supported_workflow_types": wf_types, "supported_activity_types": act_types,
-            "workflow_definition_fingerprints": merged, "max_concurrent_workflow_tasks": max_wf or 100,
-            "max_concurrent_activity_tasks": max_act or 100, "capabilities": capabilities,
+            "task_queue": task_queue,
+            "runtime": runtime,
+            "sdk_version": sdk_version,
+            "build_id": build_id,
+            "supported_workflow_types": wf_types,
+            "supported_activity_types": act_types,
+            "workflow_definition_fingerprints": merged,
+            "max_concurrent_workflow_tasks": max_wf or 100,
+            "max_concurrent_activity_tasks": max_act or 100,
+            "capabilities": capabilities,
             "status": prior["status"] if prior is not None and prior["status"] == "draining" else "active",
-            "task_slots": ctx.body.get("task_slots") if isinstance(ctx.body.get("task_slots"), dict) else None,
+            "task_slots": ctx.body.get("task_slots")
+            if isinstance(ctx.body.get("task_slots"), dict)
+            else None,
             "process_metrics": ctx.body.get("process_metrics")
-            if isinstance(ctx.body.get("process_metrics"), dict) else None,
-            "heartbeat_interval_seconds": interval, "last_heartbeat_at": now, "updated_at": now,
-        }  # fmt: skip
+            if isinstance(ctx.body.get("process_metrics"), dict)
+            else None,
+            "heartbeat_interval_seconds": interval,
+            "last_heartbeat_at": now,
+            "updated_at": now,
+        }
         if prior is None:
-            tx.insert("workers", {"namespace": ctx.namespace, "worker_id": worker_id, "registered_at": now, **values})
+            tx.insert(
+                "workers",
+                {"namespace": ctx.namespace, "worker_id": worker_id, "registered_at": now, **values},
+            )
         else:
             tx.update("workers", {"namespace": ctx.namespace, "worker_id": worker_id}, values)
-    return 201, {"worker_id": worker_id, "registered": True, "task_queue": task_queue, "runtime": runtime,
-                 "status": values["status"]}  # fmt: skip
+    return 201, {
+        "worker_id": worker_id,
+        "registered": True,
+        "task_queue": task_queue,
+        "runtime": runtime,
+        "status": values["status"],
+    }
 
 
 @table.post("/api/worker/heartbeat", **W)
@@ -101,9 +128,14 @@ async def heartbeat(ctx: Ctx) -> Reply:
     with rt.store.transaction() as tx:
         changed = tx.update("workers", {"namespace": ctx.namespace, "worker_id": worker_id}, values)
     if not changed:
-        raise ApiError(404, "worker_not_registered", f"Worker '{worker_id}' is not registered.", worker_id=worker_id)
-    return {"worker_id": worker_id, "acknowledged": True,
-            "retention": {"namespace": ctx.namespace, "pruned": 0}}  # fmt: skip
+        raise ApiError(
+            404, "worker_not_registered", f"Worker '{worker_id}' is not registered.", worker_id=worker_id
+        )
+    return {
+        "worker_id": worker_id,
+        "acknowledged": True,
+        "retention": {"namespace": ctx.namespace, "pruned": 0},
+    }
 
 
 def _worker(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
@@ -113,18 +145,33 @@ def _worker(ctx: Ctx) -> tuple[str, str, dict[str, Any]]:
     f.string("poll_request_id", max_len=255)
     f.check()
     assert worker_id is not None and queue is not None
-    row = ctx.rt.store.one("SELECT * FROM workers WHERE namespace = ? AND worker_id = ?", (ctx.namespace, worker_id))
+    row = ctx.rt.store.one(
+        "SELECT * FROM workers WHERE namespace = ? AND worker_id = ?", (ctx.namespace, worker_id)
+    )
     if row is None:
-        raise ApiError(412, "worker_not_registered",
-                       f"Worker '{worker_id}' is not registered; call /api/worker/register first.",
-                       worker_id=worker_id)  # fmt: skip
+        raise ApiError(
+            412,
+            "worker_not_registered",
+            f"Worker '{worker_id}' is not registered; call /api/worker/register first.",
+            worker_id=worker_id,
+        )
     if row["task_queue"] != queue:
-        raise ApiError(409, "task_queue_mismatch", "The worker is registered on another task queue.",
-                       registered_task_queue=row["task_queue"], requested_task_queue=queue)  # fmt: skip
+        raise ApiError(
+            409,
+            "task_queue_mismatch",
+            "The worker is registered on another task queue.",
+            registered_task_queue=row["task_queue"],
+            requested_task_queue=queue,
+        )
     build_id = ctx.body.get("build_id")
     if build_id and row["build_id"] and build_id != row["build_id"]:
-        raise ApiError(409, "build_id_mismatch", "The worker is registered with another build id.",
-                       registered_build_id=row["build_id"], requested_build_id=build_id)  # fmt: skip
+        raise ApiError(
+            409,
+            "build_id_mismatch",
+            "The worker is registered with another build id.",
+            registered_build_id=row["build_id"],
+            requested_build_id=build_id,
+        )
     return worker_id, queue, dict(row)
 
 
@@ -141,10 +188,8 @@ async def _long_poll(ctx: Ctx, family: str, queue: str, attempt: Any) -> Any:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(event.wait(), min(remaining, 1.0))
-        except asyncio.TimeoutError:
-            pass
         if await ctx.request.is_disconnected():
             return None
 
@@ -162,17 +207,26 @@ async def poll_workflow_task(ctx: Ctx) -> Reply:
         cached = _poll_cache.get(cache_key)
         if cached is not None and cached[1] > time.monotonic():
             task = cached[0]
-            row = rt.store.one("SELECT status, lease_owner, attempt_count FROM workflow_tasks WHERE id = ?",
-                               (task["task_id"],))  # fmt: skip
-            if row is not None and row["status"] == "leased" and row["lease_owner"] == worker_id and (
-                row["attempt_count"] == task["workflow_task_attempt"]
+            row = rt.store.one(
+                "SELECT status, lease_owner, attempt_count FROM workflow_tasks WHERE id = ?",
+                (task["task_id"],),
+            )
+            if (
+                row is not None
+                and row["status"] == "leased"
+                and row["lease_owner"] == worker_id
+                and (row["attempt_count"] == task["workflow_task_attempt"])
             ):
                 return {"task": task}
     f = Fields(ctx.body)
     page = f.integer("history_page_size", minimum=1, maximum=1000) or 500
     f.check()
-    task = await _long_poll(ctx, "workflow", queue,
-                            lambda: rt.engine.completion.claim(ctx.namespace, queue, worker_id, types, page))  # fmt: skip
+    task = await _long_poll(
+        ctx,
+        "workflow",
+        queue,
+        lambda: rt.engine.completion.claim(ctx.namespace, queue, worker_id, types, page),
+    )
     if task is not None and poll_id:
         now = time.monotonic()
         for key in [k for k, v in _poll_cache.items() if v[1] <= now]:
@@ -197,7 +251,9 @@ async def workflow_task_history(ctx: Ctx) -> Reply:
     token = f.string("next_history_page_token", required=True)
     size = f.integer("history_page_size", minimum=1, maximum=1000) or 500
     f.check()
-    return ctx.rt.engine.completion.history_page(ctx.namespace, ctx.path["task_id"], owner, attempt, token, size)
+    return ctx.rt.engine.completion.history_page(
+        ctx.namespace, ctx.path["task_id"], owner, attempt, token, size
+    )
 
 
 @table.post("/api/worker/workflow-tasks/{task_id}/heartbeat", **W)
@@ -212,9 +268,16 @@ async def workflow_task_heartbeat(ctx: Ctx) -> Reply:
         lease = rt.clock.now() + rt.config.workflow_task_lease_seconds
         tx.update("workflow_tasks", {"id": task["id"]}, {"lease_expires_at": lease})
         run = rt.engine.run(task["run_id"], tx)
-    return {"task_id": task["id"], "workflow_task_attempt": attempt, "lease_owner": owner, "renewed": True,
-            "lease_expires_at": iso(lease), "run_status": run["status"] if run else None, "task_status": "leased",
-            "reason": None}  # fmt: skip
+    return {
+        "task_id": task["id"],
+        "workflow_task_attempt": attempt,
+        "lease_owner": owner,
+        "renewed": True,
+        "lease_expires_at": iso(lease),
+        "run_status": run["status"] if run else None,
+        "task_status": "leased",
+        "reason": None,
+    }
 
 
 @table.post("/api/worker/workflow-tasks/{task_id}/complete", **W)
@@ -250,7 +313,9 @@ async def poll_activity_task(ctx: Ctx) -> Reply:
     worker_id, queue, worker = _worker(ctx)
     types = loads(worker["supported_activity_types"], [])
     acts = ctx.rt.engine.activities
-    task = await _long_poll(ctx, "activity", queue, lambda: acts.claim(ctx.namespace, queue, worker_id, types))
+    task = await _long_poll(
+        ctx, "activity", queue, lambda: acts.claim(ctx.namespace, queue, worker_id, types)
+    )
     return {"task": task}
 
 
@@ -268,7 +333,9 @@ async def complete_activity(ctx: Ctx) -> Reply:
     """Record an activity result."""
     attempt_id, owner = _attempt_fields(ctx)
     stored, codec = payload_from_request(ctx.body.get("result"), "result")
-    return ctx.rt.engine.activities.complete(ctx.namespace, ctx.path["task_id"], attempt_id, owner, stored, codec)
+    return ctx.rt.engine.activities.complete(
+        ctx.namespace, ctx.path["task_id"], attempt_id, owner, stored, codec
+    )
 
 
 @table.post("/api/worker/activity-tasks/{task_id}/fail", **W)
@@ -293,8 +360,11 @@ async def fail_activity(ctx: Ctx) -> Reply:
 async def heartbeat_activity(ctx: Ctx) -> Reply:
     """Extend the attempt lease; tells the worker when the activity was cancelled."""
     attempt_id, owner = _attempt_fields(ctx)
-    progress = {k: ctx.body.get(k) for k in ("message", "current", "total", "unit", "details")
-                if ctx.body.get(k) is not None}  # fmt: skip
+    progress = {
+        k: ctx.body.get(k)
+        for k in ("message", "current", "total", "unit", "details")
+        if ctx.body.get(k) is not None
+    }
     return ctx.rt.engine.activities.heartbeat(ctx.namespace, ctx.path["task_id"], attempt_id, owner, progress)
 
 
@@ -307,7 +377,9 @@ async def poll_query_task(ctx: Ctx) -> Reply:
     worker_id, queue, worker = _worker(ctx)
     types = loads(worker["supported_workflow_types"], [])
     rt = ctx.rt
-    qt = await _long_poll(ctx, "query", queue, lambda: rt.queries.claim(ctx.namespace, queue, worker_id, types))
+    qt = await _long_poll(
+        ctx, "query", queue, lambda: rt.queries.claim(ctx.namespace, queue, worker_id, types)
+    )
     if qt is None:
         return {"task": None}
     from dw_devserver.clock import iso
@@ -318,14 +390,25 @@ async def poll_query_task(ctx: Ctx) -> Reply:
     assert run is not None
     events = rt.store.all("SELECT * FROM history_events WHERE run_id = ? ORDER BY sequence", (qt.run_id,))
     codec = run["payload_codec"] or "avro"
-    return {"task": {
-        "query_task_id": qt.id, "query_task_attempt": qt.attempt, "workflow_id": qt.workflow_id,
-        "run_id": qt.run_id, "workflow_type": qt.workflow_type, "task_queue": qt.task_queue,
-        "query_name": qt.query_name, "payload_codec": codec, "workflow_arguments": envelope(run["input"], codec),
-        "query_arguments": qt.arguments or {"codec": codec, "blob": None}, "run_status": run["status"],
-        "last_history_sequence": run["last_history_sequence"], "history_events": [event_json(e) for e in events],
-        "lease_owner": worker_id, "lease_expires_at": iso(qt.lease_expires_at),
-    }}  # fmt: skip
+    return {
+        "task": {
+            "query_task_id": qt.id,
+            "query_task_attempt": qt.attempt,
+            "workflow_id": qt.workflow_id,
+            "run_id": qt.run_id,
+            "workflow_type": qt.workflow_type,
+            "task_queue": qt.task_queue,
+            "query_name": qt.query_name,
+            "payload_codec": codec,
+            "workflow_arguments": envelope(run["input"], codec),
+            "query_arguments": qt.arguments or {"codec": codec, "blob": None},
+            "run_status": run["status"],
+            "last_history_sequence": run["last_history_sequence"],
+            "history_events": [event_json(e) for e in events],
+            "lease_owner": worker_id,
+            "lease_expires_at": iso(qt.lease_expires_at),
+        }
+    }
 
 
 def _query_lease(ctx: Ctx) -> Any:
@@ -351,7 +434,12 @@ async def complete_query_task(ctx: Ctx) -> Reply:
                 f.fail("blob", "The blob field is required.")
         f.check()
     ctx.rt.queries.resolve(task, "completed", {"result": ctx.body.get("result"), "result_envelope": env})
-    return {"query_task_id": task.id, "query_task_attempt": task.attempt, "outcome": "completed", "status": 200}
+    return {
+        "query_task_id": task.id,
+        "query_task_attempt": task.attempt,
+        "outcome": "completed",
+        "status": 200,
+    }
 
 
 @table.post("/api/worker/query-tasks/{task_id}/fail", **W)
@@ -366,5 +454,10 @@ async def fail_query_task(ctx: Ctx) -> Reply:
     f.errors.update(sub.errors)
     f.check()
     ctx.rt.queries.resolve(task, "failed", {"reason": reason, "message": message})
-    return {"query_task_id": task.id, "query_task_attempt": task.attempt, "outcome": "failed", "reason": reason,
-            "status": 200}  # fmt: skip
+    return {
+        "query_task_id": task.id,
+        "query_task_attempt": task.attempt,
+        "outcome": "failed",
+        "reason": reason,
+        "status": 200,
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -38,7 +39,9 @@ def _check_name(value: str, field: str) -> None:
 
 def run_view(ctx: Ctx, run: dict[str, Any]) -> dict[str, Any]:
     """The describe / describe-run body of a run."""
-    wf = ctx.rt.store.one("SELECT current_run_id, run_count FROM workflows WHERE workflow_id = ?", (run["workflow_id"],))
+    wf = ctx.rt.store.one(
+        "SELECT current_run_id, run_count FROM workflows WHERE workflow_id = ?", (run["workflow_id"],)
+    )
     status = run["status"]
     terminal = status in TERMINAL_STATUSES
     memo = loads(run["memo"], {})
@@ -77,10 +80,14 @@ def run_view(ctx: Ctx, run: dict[str, Any]) -> dict[str, Any]:
         "parent_run_id": run["parent_run_id"],
         "continued_from_run_id": run["continued_from_run_id"],
         "actions": {
-            "can_signal": not terminal, "can_query": not terminal, "can_update": not terminal,
-            "can_cancel": not terminal, "can_terminate": not terminal, "can_repair": not terminal,
+            "can_signal": not terminal,
+            "can_query": not terminal,
+            "can_update": not terminal,
+            "can_cancel": not terminal,
+            "can_terminate": not terminal,
+            "can_repair": not terminal,
             "can_archive": terminal and run["archived_at"] is None,
-        },  # fmt: skip
+        },
     }
     return body
 
@@ -121,10 +128,19 @@ async def start_workflow(ctx: Ctx) -> Reply:
             raise validation_error({"input.blob": ["The input must encode a list of arguments."]})
     assert workflow_type is not None
     result = ctx.rt.engine.start_workflow(
-        namespace=ctx.namespace, workflow_type=workflow_type, task_queue=task_queue, workflow_id=workflow_id,
-        input=stored, payload_codec=codec, duplicate_policy=duplicate_policy, memo=memo, search_attributes=attrs,
-        business_key=business_key, execution_timeout_seconds=execution_timeout, run_timeout_seconds=run_timeout,
-    )  # fmt: skip
+        namespace=ctx.namespace,
+        workflow_type=workflow_type,
+        task_queue=task_queue,
+        workflow_id=workflow_id,
+        input=stored,
+        payload_codec=codec,
+        duplicate_policy=duplicate_policy,
+        memo=memo,
+        search_attributes=attrs,
+        business_key=business_key,
+        execution_timeout_seconds=execution_timeout,
+        run_timeout_seconds=run_timeout,
+    )
     out = {
         "workflow_id": result.workflow_id,
         "run_id": result.run_id,
@@ -136,8 +152,10 @@ async def start_workflow(ctx: Ctx) -> Reply:
         "outcome": result.outcome,
     }
     if result.outcome == "rejected_duplicate":
-        out.update(reason="duplicate_not_allowed",
-                   message=f"Workflow '{result.workflow_id}' already exists (duplicate_policy {duplicate_policy}).")  # fmt: skip
+        out.update(
+            reason="duplicate_not_allowed",
+            message=f"Workflow '{result.workflow_id}' already exists (duplicate_policy {duplicate_policy}).",
+        )
     return result.http_status, out
 
 
@@ -196,8 +214,13 @@ async def list_workflows(ctx: Ctx) -> Reply:
             like = f"%{query}%"
             params.extend([like, like])
     for name, value in attr_filters:
-        system = {"WorkflowId": "workflow_id", "WorkflowType": "workflow_type", "RunId": "run_id",
-                  "TaskQueue": "task_queue", "Status": "status"}.get(name)  # fmt: skip
+        system = {
+            "WorkflowId": "workflow_id",
+            "WorkflowType": "workflow_type",
+            "RunId": "run_id",
+            "TaskQueue": "task_queue",
+            "Status": "status",
+        }.get(name)
         if system:
             sql += f" AND {system} = ?"
             params.append(value)
@@ -212,13 +235,20 @@ async def list_workflows(ctx: Ctx) -> Reply:
     rows = rows[:page_size]
     items = [
         {
-            "workflow_id": r["workflow_id"], "run_id": r["run_id"], "workflow_type": r["workflow_type"],
-            "business_key": r["business_key"], "status": r["status"], "status_bucket": status_bucket(r["status"]),
-            "task_queue": r["task_queue"], "is_terminal": r["status"] in TERMINAL_STATUSES,
-            "started_at": iso(r["started_at"]), "closed_at": iso(r["closed_at"]),
-            "search_attributes": loads(r["search_attributes"], {}), "memo": loads(r["memo"], {}),
+            "workflow_id": r["workflow_id"],
+            "run_id": r["run_id"],
+            "workflow_type": r["workflow_type"],
+            "business_key": r["business_key"],
+            "status": r["status"],
+            "status_bucket": status_bucket(r["status"]),
+            "task_queue": r["task_queue"],
+            "is_terminal": r["status"] in TERMINAL_STATUSES,
+            "started_at": iso(r["started_at"]),
+            "closed_at": iso(r["closed_at"]),
+            "search_attributes": loads(r["search_attributes"], {}),
+            "memo": loads(r["memo"], {}),
             "run_number": r["run_number"],
-        }  # fmt: skip
+        }
         for r in rows
     ]
     token = base64.b64encode(str(offset + page_size).encode()).decode() if more else None
@@ -229,15 +259,24 @@ async def list_workflows(ctx: Ctx) -> Reply:
 async def list_runs(ctx: Ctx) -> Reply:
     """Every run of an instance, oldest first."""
     current = ctx.rt.engine.current_run(ctx.namespace, ctx.path["workflow_id"])
-    rows = ctx.rt.store.all("SELECT * FROM runs WHERE workflow_id = ? ORDER BY run_number", (current["workflow_id"],))
+    rows = ctx.rt.store.all(
+        "SELECT * FROM runs WHERE workflow_id = ? ORDER BY run_number", (current["workflow_id"],)
+    )
     runs = [
         {
-            "workflow_id": r["workflow_id"], "run_id": r["run_id"], "run_number": r["run_number"],
-            "workflow_type": r["workflow_type"], "business_key": r["business_key"], "status": r["status"],
-            "status_bucket": status_bucket(r["status"]), "is_current_run": r["run_id"] == current["run_id"],
-            "task_queue": r["task_queue"], "started_at": iso(r["started_at"]), "closed_at": iso(r["closed_at"]),
+            "workflow_id": r["workflow_id"],
+            "run_id": r["run_id"],
+            "run_number": r["run_number"],
+            "workflow_type": r["workflow_type"],
+            "business_key": r["business_key"],
+            "status": r["status"],
+            "status_bucket": status_bucket(r["status"]),
+            "is_current_run": r["run_id"] == current["run_id"],
+            "task_queue": r["task_queue"],
+            "started_at": iso(r["started_at"]),
+            "closed_at": iso(r["closed_at"]),
             "closed_reason": r["closed_reason"],
-        }  # fmt: skip
+        }
         for r in rows
     ]
     return {"workflow_id": current["workflow_id"], "run_count": len(runs), "runs": runs}
@@ -266,13 +305,13 @@ async def history(ctx: Ctx) -> Reply:
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         while loop.time() < end:
-            row = ctx.rt.store.one("SELECT last_history_sequence FROM runs WHERE run_id = ?", (run["run_id"],))
+            row = ctx.rt.store.one(
+                "SELECT last_history_sequence FROM runs WHERE run_id = ?", (run["run_id"],)
+            )
             if row is None or row["last_history_sequence"] > after or ev.is_set():
                 break
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(ev.wait(), min(0.05, max(0.0, end - loop.time())))
-            except asyncio.TimeoutError:
-                pass
     rows = ctx.rt.store.all(
         "SELECT * FROM history_events WHERE run_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
         (run["run_id"], after, page_size + 1),
@@ -297,21 +336,34 @@ async def export_history(ctx: Ctx) -> Reply:
     """A replay bundle of the run (history, payloads, signals, activities, integrity checksum)."""
     engine = ctx.rt.engine
     run = engine.run_in_namespace(ctx.namespace, ctx.path["workflow_id"], ctx.path["run_id"])
-    rows = ctx.rt.store.all("SELECT * FROM history_events WHERE run_id = ? ORDER BY sequence", (run["run_id"],))
+    rows = ctx.rt.store.all(
+        "SELECT * FROM history_events WHERE run_id = ? ORDER BY sequence", (run["run_id"],)
+    )
     events = [event_json(r, key="type") for r in rows]
     view = run_view(ctx, run)
     codec = run["payload_codec"] or "avro"
     signals = [
-        {"id": e["payload"].get("signal_id"), "command_id": e["payload"].get("workflow_command_id"),
-         "name": e["payload"].get("signal_name"), "arguments": e["payload"].get("arguments"),
-         "payload_codec": e["payload"].get("payload_codec", codec), "workflow_sequence": e["sequence"]}
-        for e in events if e["type"] == "SignalReceived"
-    ]  # fmt: skip
+        {
+            "id": e["payload"].get("signal_id"),
+            "command_id": e["payload"].get("workflow_command_id"),
+            "name": e["payload"].get("signal_name"),
+            "arguments": e["payload"].get("arguments"),
+            "payload_codec": e["payload"].get("payload_codec", codec),
+            "workflow_sequence": e["sequence"],
+        }
+        for e in events
+        if e["type"] == "SignalReceived"
+    ]
     activities = [
-        {"sequence": e["payload"].get("sequence"), "result": e["payload"].get("result"),
-         "payload_codec": e["payload"].get("payload_codec", codec), "activity_type": e["payload"].get("activity_type")}
-        for e in events if e["type"] == "ActivityCompleted"
-    ]  # fmt: skip
+        {
+            "sequence": e["payload"].get("sequence"),
+            "result": e["payload"].get("result"),
+            "payload_codec": e["payload"].get("payload_codec", codec),
+            "activity_type": e["payload"].get("activity_type"),
+        }
+        for e in events
+        if e["type"] == "ActivityCompleted"
+    ]
     bundle: dict[str, Any] = {
         "schema": "durable-workflow.v2.history-export",
         "schema_version": 1,
@@ -319,15 +371,25 @@ async def export_history(ctx: Ctx) -> Reply:
         "dedupe_key": f"{run['run_id']}:{run['last_history_sequence']}",
         "history_complete": run["status"] in TERMINAL_STATUSES,
         "workflow": {
-            "instance_id": run["workflow_id"], "run_id": run["run_id"], "run_number": run["run_number"],
-            "is_current_run": view["is_current_run"], "workflow_type": run["workflow_type"],
-            "workflow_class": run["workflow_type"], "business_key": run["business_key"], "memo": view["memo"],
-            "search_attributes": view["search_attributes"], "status": run["status"],
-            "status_bucket": view["status_bucket"], "closed_reason": run["closed_reason"],
-            "archived_at": view["archived_at"], "queue": run["task_queue"],
-            "last_history_sequence": run["last_history_sequence"], "started_at": view["started_at"],
-            "closed_at": view["closed_at"], "last_progress_at": view["last_progress_at"],
-        },  # fmt: skip
+            "instance_id": run["workflow_id"],
+            "run_id": run["run_id"],
+            "run_number": run["run_number"],
+            "is_current_run": view["is_current_run"],
+            "workflow_type": run["workflow_type"],
+            "workflow_class": run["workflow_type"],
+            "business_key": run["business_key"],
+            "memo": view["memo"],
+            "search_attributes": view["search_attributes"],
+            "status": run["status"],
+            "status_bucket": view["status_bucket"],
+            "closed_reason": run["closed_reason"],
+            "archived_at": view["archived_at"],
+            "queue": run["task_queue"],
+            "last_history_sequence": run["last_history_sequence"],
+            "started_at": view["started_at"],
+            "closed_at": view["closed_at"],
+            "last_progress_at": view["last_progress_at"],
+        },
         "payloads": {
             "codec": codec,
             "arguments": {"available": run["input"] is not None, "data": run["input"]},
@@ -340,8 +402,11 @@ async def export_history(ctx: Ctx) -> Reply:
         "redaction": {"applied": False},
         "metadata": {"event_count": len(events), "exported_by": "dw-devserver"},
     }
-    canonical = json.dumps({k: bundle[k] for k in ("workflow", "payloads", "history_events")},
-                           separators=(",", ":"), sort_keys=True)  # fmt: skip
+    canonical = json.dumps(
+        {k: bundle[k] for k in ("workflow", "payloads", "history_events")},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
     bundle["integrity"] = {
         "canonicalization": "json-sorted-keys",
         "checksum_algorithm": "sha256",
@@ -353,8 +418,11 @@ async def export_history(ctx: Ctx) -> Reply:
     return bundle
 
 
-@table.post("/api/workflows/{workflow_id}/signal/{signal_name}", operation="signal",
-            operation_name_field="signal_name")  # fmt: skip
+@table.post(
+    "/api/workflows/{workflow_id}/signal/{signal_name}",
+    operation="signal",
+    operation_name_field="signal_name",
+)
 async def signal(ctx: Ctx) -> Reply:
     """Deliver a signal (202)."""
     name = ctx.path["signal_name"]
@@ -365,7 +433,9 @@ async def signal(ctx: Ctx) -> Reply:
     return 202, result
 
 
-@table.post("/api/workflows/{workflow_id}/query/{query_name}", operation="query", operation_name_field="query_name")
+@table.post(
+    "/api/workflows/{workflow_id}/query/{query_name}", operation="query", operation_name_field="query_name"
+)
 async def query(ctx: Ctx) -> Reply:
     """Answer a query through a worker's query task (waits for the answer)."""
     name = ctx.path["query_name"]
@@ -373,12 +443,21 @@ async def query(ctx: Ctx) -> Reply:
     rt = ctx.rt
     run = rt.engine.current_run(ctx.namespace, ctx.path["workflow_id"])
     stored, codec = payload_from_request(ctx.body.get("input"), "input", plain_object_as_list=False)
-    base = {"workflow_id": run["workflow_id"], "run_id": run["run_id"], "target_scope": "instance",
-            "query_name": name, "result": None}  # fmt: skip
+    base = {
+        "workflow_id": run["workflow_id"],
+        "run_id": run["run_id"],
+        "target_scope": "instance",
+        "query_name": name,
+        "result": None,
+    }
     if not _query_worker_available(ctx, run):
-        raise ApiError(409, "query_worker_unavailable",
-                       f"No active worker on task queue '{run['task_queue']}' can answer queries for "
-                       f"'{run['workflow_type']}'. Start a worker for it and retry.", **base)  # fmt: skip
+        raise ApiError(
+            409,
+            "query_worker_unavailable",
+            f"No active worker on task queue '{run['task_queue']}' can answer queries for "
+            f"'{run['workflow_type']}'. Start a worker for it and retry.",
+            **base,
+        )
     task = rt.queries.submit(run, name, envelope(stored, codec) if stored is not None else None)
     try:
         outcome, answer = await asyncio.wait_for(asyncio.shield(task.future), rt.config.query_timeout)
@@ -386,8 +465,12 @@ async def query(ctx: Ctx) -> Reply:
         rt.queries.forget(task)
         raise ApiError(504, "query_worker_timeout", "No worker answered the query in time.", **base) from None
     if outcome == "completed":
-        return {**base, "result": answer.get("result"), "result_envelope": answer.get("result_envelope"),
-                "reason": None}  # fmt: skip
+        return {
+            **base,
+            "result": answer.get("result"),
+            "result_envelope": answer.get("result_envelope"),
+            "reason": None,
+        }
     reason = answer.get("reason") or "query_rejected"
     status = 404 if reason == "rejected_unknown_query" else 409
     raise ApiError(status, reason, answer.get("message") or "The query was rejected.", **base)
@@ -409,25 +492,44 @@ def _query_worker_available(ctx: Ctx, run: dict[str, Any]) -> bool:
     return False
 
 
-def _update_body(run: dict[str, Any], upd: dict[str, Any], wait_for: str, timed_out: bool,
-                 wait_timeout: int | None) -> tuple[int, dict[str, Any]]:  # fmt: skip
+def _update_body(
+    run: dict[str, Any], upd: dict[str, Any], wait_for: str, timed_out: bool, wait_timeout: int | None
+) -> tuple[int, dict[str, Any]]:
     status = upd["status"]
     codec = upd["payload_codec"] or "avro"
     failure = loads(upd["failure"]) if isinstance(upd["failure"], str) else upd["failure"]
     outcome = {"completed": "update_completed", "failed": "update_failed"}.get(status)
     body = {
-        "outcome": outcome, "workflow_id": run["workflow_id"], "run_id": run["run_id"], "requested_run_id": None,
-        "resolved_run_id": run["run_id"], "command_id": upd["command_id"], "command_sequence": upd["command_sequence"],
-        "target_scope": "instance", "workflow_type": run["workflow_type"], "command_status": "accepted",
-        "command_source": "control_plane", "reason": None, "rejection_reason": None, "validation_errors": {},
-        "update_id": upd["id"], "update_status": status, "update_name": upd["update_name"],
-        "workflow_sequence": upd["workflow_sequence"], "result": try_decode(upd["result"], codec),
-        "result_envelope": envelope(upd["result"], codec), "failure_id": (failure or {}).get("failure_id"),
-        "failure_message": (failure or {}).get("message"), "accepted_at": iso(upd["accepted_at"]),
-        "applied_at": iso(upd["closed_at"]) if status == "completed" else None, "rejected_at": None,
-        "closed_at": iso(upd["closed_at"]), "wait_for": wait_for, "wait_timed_out": timed_out,
+        "outcome": outcome,
+        "workflow_id": run["workflow_id"],
+        "run_id": run["run_id"],
+        "requested_run_id": None,
+        "resolved_run_id": run["run_id"],
+        "command_id": upd["command_id"],
+        "command_sequence": upd["command_sequence"],
+        "target_scope": "instance",
+        "workflow_type": run["workflow_type"],
+        "command_status": "accepted",
+        "command_source": "control_plane",
+        "reason": None,
+        "rejection_reason": None,
+        "validation_errors": {},
+        "update_id": upd["id"],
+        "update_status": status,
+        "update_name": upd["update_name"],
+        "workflow_sequence": upd["workflow_sequence"],
+        "result": try_decode(upd["result"], codec),
+        "result_envelope": envelope(upd["result"], codec),
+        "failure_id": (failure or {}).get("failure_id"),
+        "failure_message": (failure or {}).get("message"),
+        "accepted_at": iso(upd["accepted_at"]),
+        "applied_at": iso(upd["closed_at"]) if status == "completed" else None,
+        "rejected_at": None,
+        "closed_at": iso(upd["closed_at"]),
+        "wait_for": wait_for,
+        "wait_timed_out": timed_out,
         "wait_timeout_seconds": wait_timeout,
-    }  # fmt: skip
+    }
     if status == "completed":
         return 200, body
     if status == "failed":
@@ -437,7 +539,11 @@ def _update_body(run: dict[str, Any], upd: dict[str, Any], wait_for: str, timed_
     return 202, body
 
 
-@table.post("/api/workflows/{workflow_id}/update/{update_name}", operation="update", operation_name_field="update_name")
+@table.post(
+    "/api/workflows/{workflow_id}/update/{update_name}",
+    operation="update",
+    operation_name_field="update_name",
+)
 async def update(ctx: Ctx) -> Reply:
     """Submit an update; ``wait_for: completed`` waits for the workflow's answer."""
     name = ctx.path["update_name"]
