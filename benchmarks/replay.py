@@ -82,7 +82,9 @@ REFERENCE_SCRIPT = textwrap.dedent(
 def run_ours(n: int) -> dict[str, Any]:
     """Run the workflow task by task with one kept state; time only the engine calls."""
     sim = HistorySimulator(workflow_type="bench.sequential", run_id="run-bench", start_input=[n])
-    state = WorkflowRunState(Sequential, run_id="run-bench", start_input=[n], payload_codec="avro", task_queue="q")
+    state = WorkflowRunState(
+        Sequential, run_id="run-bench", start_input=[n], payload_codec="avro", task_queue="q"
+    )
     step_times: list[float] = []
     boundaries: list[int] = []
     while True:
@@ -162,7 +164,9 @@ def ratio(ref: float | None, ours: float) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10,100,1000,5000", help="comma-separated activity counts")
     parser.add_argument("--repeat", type=int, default=3, help="best-of repetitions for full replays")
     parser.add_argument("--ref-c-max", type=int, default=1000, help="largest N for 0.4.84's quadratic (c)")
@@ -187,16 +191,22 @@ def main() -> int:
     reference = None if args.no_reference else run_reference(cases, args.repeat, args.ref_c_max)
 
     print("Replay engine: N sequential activities (history = 3N+2 events), best of", args.repeat)
-    print(f"{'N':>6} {'events':>7} | {'(a) full replay':>33} | {'(b) step at end':>33} | {'(c) task-by-task total':>33}")
-    print(f"{'':>6} {'':>7} | {'ours':>11} {'0.4.84':>11} {'speedup':>9} | {'ours':>11} {'0.4.84':>11} "
-          f"{'speedup':>9} | {'ours':>11} {'0.4.84':>11} {'speedup':>9}")
+    print(
+        f"{'N':>6} {'events':>7} | {'(a) full replay':>33} | {'(b) step at end':>33} | "
+        f"{'(c) task-by-task total':>33}"
+    )
+    print(
+        f"{'':>6} {'':>7} | {'ours':>11} {'0.4.84':>11} {'speedup':>9} | {'ours':>11} {'0.4.84':>11} "
+        f"{'speedup':>9} | {'ours':>11} {'0.4.84':>11} {'speedup':>9}"
+    )
     for n in sizes:
         mine = ours[n]
         ref = (reference or {}).get(str(n), {})
         print(
             f"{n:>6} {mine['events']:>7} | {fmt(mine['full']):>11} {fmt(ref.get('full')):>11} "
             f"{ratio(ref.get('full'), mine['full']):>9} | {fmt(mine['step']):>11} {fmt(ref.get('step')):>11} "
-            f"{ratio(ref.get('step'), mine['step']):>9} | {fmt(mine['total']):>11} {fmt(ref.get('total')):>11} "
+            f"{ratio(ref.get('step'), mine['step']):>9} | {fmt(mine['total']):>11} "
+            f"{fmt(ref.get('total')):>11} "
             f"{ratio(ref.get('total'), mine['total']):>9}"
         )
     smallest, largest = sizes[0], sizes[-1]
@@ -208,10 +218,15 @@ def main() -> int:
         print(f"(c) at N=1000: {ours[1000]['total']:.4f} s (target < 0.1 s)")
     if reference is not None:
         slower = [n for n in sizes if reference.get(str(n), {}).get("full", float("inf")) < ours[n]["full"]]
-        print("(a) ours at least as fast as 0.4.84 at every N:", "yes" if not slower else f"no, at N={slower}")
+        print(
+            "(a) ours at least as fast as 0.4.84 at every N:", "yes" if not slower else f"no, at N={slower}"
+        )
         for n in sizes:
             if reference.get(str(n), {}).get("total") is None:
-                print(f"(c) 0.4.84 skipped at N={n}: it replays every prefix (quadratic); raise --ref-c-max to run it")
+                print(
+                    f"(c) 0.4.84 skipped at N={n}: it replays every prefix (quadratic); "
+                    "raise --ref-c-max to run it"
+                )
     return 0
 
 

@@ -7,7 +7,6 @@ import contextvars
 from typing import Any
 
 import pytest
-
 from dw_core import activity
 from dw_core.activity import ActivityContext, ActivityInfo
 
@@ -54,9 +53,11 @@ def test_context_is_what_the_runtime_installed_and_is_cleared_after() -> None:
     try:
         current = activity.context()
         assert current.info.attempt_number == 1 and current.info.task_queue == "q"
-        assert not current.is_cancelled
+        before = current.is_cancelled
         asyncio.run(_beat(current))
-        assert beats == [{"progress": 1}] and current.is_cancelled
+        after = current.is_cancelled
+        assert (before, after) == (False, True)
+        assert beats == [{"progress": 1}]
     finally:
         activity._current_context.reset(token)
     with pytest.raises(RuntimeError):

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from dw_core import workflow
 from dw_core.errors import ChildWorkflowFailed
 from dw_core.workflow import Replayer, replay, replay_history_file

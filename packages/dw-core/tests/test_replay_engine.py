@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 import pytest
-
 from dw_core import workflow
 from dw_core.errors import ActivityFailed, NonDeterministicReplayError, QueryFailed
 from dw_core.replay import HistoryMismatchError, HistorySimulator, ReplayStateUnusableError, WorkflowRunState
@@ -29,7 +28,9 @@ from dw_core.workflow import (
 
 
 def new_state(cls: type, start_input: list[Any] | None = None, run_id: str = "run-1") -> WorkflowRunState:
-    return WorkflowRunState(cls, workflow_id="wf-1", run_id=run_id, start_input=start_input, payload_codec="avro")
+    return WorkflowRunState(
+        cls, workflow_id="wf-1", run_id=run_id, start_input=start_input, payload_codec="avro"
+    )
 
 
 def task(state: WorkflowRunState, sim: HistorySimulator) -> list[dict[str, Any]]:
@@ -173,10 +174,15 @@ def test_first_failure_in_member_order_is_thrown_into_the_workflow() -> None:
 CALLS: list[int] = []
 
 
+def count_call() -> int:
+    CALLS.append(1)
+    return len(CALLS) * 100
+
+
 @workflow.defn(name="engine.side-effect")
 class SideEffectOnce:
     def run(self, ctx: WorkflowContext) -> Any:
-        token = yield ctx.side_effect(lambda: CALLS.append(1) or len(CALLS) * 100)
+        token = yield ctx.side_effect(count_call)
         yield ctx.start_timer(5)
         return token
 

@@ -11,15 +11,16 @@ result and the same workflow state.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import Any
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from dw_core import workflow
 from dw_core.replay import HistorySimulator, WorkflowRunState
 from dw_core.workflow import CompleteWorkflow, FailWorkflow, WorkflowContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 @workflow.defn(name="property.program")
@@ -53,7 +54,7 @@ class Program:
                 values = yield members
                 self.log.append(["group", index, values])
             elif kind == "side":
-                value = yield ctx.side_effect(lambda index=index: f"se-{index}-{ctx.random().randint(0, 9)}")
+                value = yield ctx.side_effect(functools.partial(self._draw, ctx, index))
                 self.log.append(["side", index, value])
             elif kind == "marker":
                 self.log.append(["marker", index, (yield ctx.patched(f"patch-{index}"))])
@@ -67,11 +68,17 @@ class Program:
                 self.log.append(["child", index, value])
             elif kind == "wait":
                 target, timeout = op[1], op[2]
-                ok = yield ctx.wait_condition(
-                    lambda target=target: self.signals >= target, key=f"wait-{index}", timeout=timeout
-                )
+                ok = yield ctx.wait_condition(self._enough(target), key=f"wait-{index}", timeout=timeout)
                 self.log.append(["wait", index, ok, self.signals])
         return self.log
+
+    def _enough(self, target: int) -> Callable[[], bool]:
+        return lambda: self.signals >= target
+
+    @staticmethod
+    def _draw(ctx: WorkflowContext, index: int) -> str:
+        # Draws from ctx.random() on purpose: a side effect must not shift the workflow's generator.
+        return f"se-{index}-{ctx.random().randint(0, 9)}"
 
     @staticmethod
     def _leaf(ctx: WorkflowContext, leaf: list[Any], args: list[Any]) -> Any:
@@ -104,7 +111,9 @@ def new_state() -> WorkflowRunState:
 
 def run_live(program: list[list[Any]], data: st.DataObject) -> tuple[HistorySimulator, WorkflowRunState]:
     """Run the program to completion, task by task, with one cached state (the worker's path)."""
-    sim = HistorySimulator(workflow_type="property.program", workflow_id="wf-p", run_id="run-p", start_input=[program])
+    sim = HistorySimulator(
+        workflow_type="property.program", workflow_id="wf-p", run_id="run-p", start_input=[program]
+    )
     state = WorkflowRunState(
         Program, workflow_id="wf-p", run_id="run-p", start_input=[program], payload_codec="avro"
     )
@@ -138,7 +147,9 @@ def run_live(program: list[list[Any]], data: st.DataObject) -> tuple[HistorySimu
                 if data.draw(st.integers(0, 9), label="activity fails") == 0:
                     sim.fail_activity(step.number, "boom", exception_type="RuntimeError")
                 else:
-                    sim.complete_activity(step.number, ["result-of", step.command["activity_type"], step.number])
+                    sim.complete_activity(
+                        step.number, ["result-of", step.command["activity_type"], step.number]
+                    )
             elif step.kind == "child":
                 if data.draw(st.booleans(), label="child fails"):
                     sim.fail_child(step.number, "child broke")
@@ -154,16 +165,24 @@ def run_live(program: list[list[Any]], data: st.DataObject) -> tuple[HistorySimu
     raise AssertionError("the generated workflow did not finish within 200 tasks")
 
 
-@settings(max_examples=int(os.environ.get("DW_PROPERTY_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=int(os.environ.get("DW_PROPERTY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(program=programs, data=st.data())
-def test_full_and_incremental_replay_agree_at_every_split(program: list[list[Any]], data: st.DataObject) -> None:
+def test_full_and_incremental_replay_agree_at_every_split(
+    program: list[list[Any]], data: st.DataObject
+) -> None:
     sim, live = run_live(program, data)
     history = sim.events[:-1]  # everything before WorkflowCompleted: the last task's input
     terminal = live.terminal
     assert isinstance(terminal, (CompleteWorkflow, FailWorkflow))
     live.extend(history)  # signals recorded during the last task still reach their handlers
 
-    full = WorkflowRunState(Program, workflow_id="wf-p", run_id="run-p", start_input=[program], payload_codec="avro")
+    full = WorkflowRunState(
+        Program, workflow_id="wf-p", run_id="run-p", start_input=[program], payload_codec="avro"
+    )
     full.apply(history)
     assert full.commands() == [terminal]
     assert full.instance.log == live.instance.log
@@ -180,7 +199,9 @@ def test_full_and_incremental_replay_agree_at_every_split(program: list[list[Any
 
     # Activity results reached the yield that scheduled them (groups bind by position).
     scheduled_types = {
-        e["payload"]["sequence"]: e["payload"]["activity_type"] for e in history if e["event_type"] == "ActivityScheduled"
+        e["payload"]["sequence"]: e["payload"]["activity_type"]
+        for e in history
+        if e["event_type"] == "ActivityScheduled"
     }
     for entry in live.instance.log:
         values = [entry[2]] if entry[0] == "act" else entry[2] if entry[0] == "group" else []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from dw_core.workflow import (
     ActivityRetryPolicy,
     ChildWorkflowRetryPolicy,
@@ -39,7 +38,11 @@ def test_wire_shapes_match_the_published_examples() -> None:
     # commands.md §7: the exact output of the 0.4.84 converter for task queue "default".
     assert wire(
         ctx.schedule_activity(
-            "greet", ["Ada"], retry_policy=ActivityRetryPolicy(), start_to_close_timeout=30, heartbeat_timeout=10
+            "greet",
+            ["Ada"],
+            retry_policy=ActivityRetryPolicy(),
+            start_to_close_timeout=30,
+            heartbeat_timeout=10,
         )
     ) == {
         "type": "schedule_activity",
@@ -158,11 +161,17 @@ def test_empty_failure_message_never_reaches_the_server() -> None:
             "schedule_to_start_timeout (50) must not exceed schedule_to_close_timeout (10)",
         ),
         (lambda: ScheduleActivity("a", [], retry_policy={"max_attempt": 3}), "unknown keys ['max_attempt']"),
-        (lambda: ScheduleActivity("a", [], retry_policy={"max_attempts": 0}), "max_attempts must be an int >= 1"),
+        (
+            lambda: ScheduleActivity("a", [], retry_policy={"max_attempts": 0}),
+            "max_attempts must be an int >= 1",
+        ),
         (lambda: ScheduleActivity("a", [], retry_policy={"backoff_seconds": [-1]}), "backoff_seconds"),
         (lambda: ScheduleActivity("a", [], retry_policy=3), "retry_policy must be"),  # type: ignore[arg-type]
         (lambda: StartTimer(-1), "at least 0 second"),
-        (lambda: StartChildWorkflow("c", [], parent_close_policy="kill"), "parent_close_policy must be one of"),
+        (
+            lambda: StartChildWorkflow("c", [], parent_close_policy="kill"),
+            "parent_close_policy must be one of",
+        ),
         (
             lambda: StartChildWorkflow("c", [], execution_timeout_seconds=10, run_timeout_seconds=20),
             "run_timeout_seconds (20) must not exceed execution_timeout_seconds (10)",
@@ -187,7 +196,9 @@ def test_batch_conversion_checks_every_command_and_names_its_index() -> None:
     good = ScheduleActivity("a", [1])
     bad = StartChildWorkflow("c", [])
     bad.run_timeout_seconds = 0
-    with pytest.raises(InvalidCommandError, match=r"commands\[1\]: start_child_workflow: run_timeout_seconds"):
+    with pytest.raises(
+        InvalidCommandError, match=r"commands\[1\]: start_child_workflow: run_timeout_seconds"
+    ):
         commands_to_server_commands([good, bad], "default")
     with pytest.raises(InvalidCommandError, match="not a workflow command"):
         commands_to_server_commands([{"type": "start_timer"}], "default")  # type: ignore[list-item]
@@ -207,5 +218,7 @@ def test_retry_policy_mapping_passes_through_when_valid() -> None:
 
 def test_noop_command_is_a_valid_version_marker() -> None:
     shape = noop_server_command()
-    marker = RecordVersionMarker(shape["change_id"], shape["version"], shape["min_supported"], shape["max_supported"])
+    marker = RecordVersionMarker(
+        shape["change_id"], shape["version"], shape["min_supported"], shape["max_supported"]
+    )
     assert wire(marker) == shape

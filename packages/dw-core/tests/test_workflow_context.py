@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from dw_core.workflow import REPLAY_LOGGER_NAME, WorkflowContext, predicate_fingerprint
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -45,7 +44,13 @@ NEW_YEAR = datetime(2026, 1, 1, tzinfo=timezone.utc)
 )
 def test_deterministic_helpers_match_the_published_vectors(run_id: str, expected: tuple[object, ...]) -> None:
     ctx = WorkflowContext(run_id=run_id, current_time=NEW_YEAR)
-    got = (str(ctx.uuid4()), ctx.random().random(), str(ctx.uuid7()), str(ctx.uuid7()), ctx.random().randint(1, 100))
+    got = (
+        str(ctx.uuid4()),
+        ctx.random().random(),
+        str(ctx.uuid7()),
+        str(ctx.uuid7()),
+        ctx.random().randint(1, 100),
+    )
     assert got == expected
 
 
@@ -97,7 +102,9 @@ FINGERPRINT_SCRIPT = textwrap.dedent(
 def _fingerprints(python: str, script: Path, seed: str) -> dict[str, str]:
     env = {**os.environ, "PYTHONHASHSEED": seed}
     env.pop("PYTHONPATH", None)
-    done = subprocess.run([python, str(script)], capture_output=True, text=True, env=env, check=True, timeout=120)
+    done = subprocess.run(
+        [python, str(script)], capture_output=True, text=True, env=env, check=True, timeout=120
+    )
     return dict(line.split(" ", 1) for line in done.stdout.strip().splitlines())
 
 
@@ -116,7 +123,11 @@ def _reference_python() -> str:
     if candidate.exists():
         return str(candidate)
     made = subprocess.run(
-        [sys.executable, "tools/dev.py", "ref-venv"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "tools/dev.py", "ref-venv"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return made.stdout.strip().splitlines()[-1]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from dw_core import workflow
 from dw_core.workflow import WorkflowDefinitionError, definition_fingerprint, get_definition
 
@@ -83,7 +82,7 @@ def test_missing_run_and_undecorated_classes_are_refused() -> None:
     class Plain:
         def run(self, ctx: Any) -> None: ...
 
-    with pytest.raises(WorkflowDefinitionError, match="decorate it with @workflow.defn"):
+    with pytest.raises(WorkflowDefinitionError, match="decorate it with @workflow"):
         get_definition(Plain)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from dw_core import workflow
 from dw_core.errors import QueryFailed
 from dw_core.replay import HistorySimulator, WorkflowRunState
@@ -69,7 +68,9 @@ def test_replayer_infers_type_and_input_from_workflow_started() -> None:
 
 def test_replayer_accepts_history_export_keys_and_type_field() -> None:
     sim = recorded_history()
-    exported = [{**{k: v for k, v in e.items() if k != "event_type"}, "type": e["event_type"]} for e in sim.events]
+    exported = [
+        {**{k: v for k, v in e.items() if k != "event_type"}, "type": e["event_type"]} for e in sim.events
+    ]
     outcome = Replayer(workflows=[Greeter]).replay({"history_events": exported})
     assert [type(c).__name__ for c in outcome.commands] == ["StartTimer"]
 
@@ -85,7 +86,7 @@ def test_replayer_refuses_bad_setups_clearly() -> None:
     with pytest.raises(ValueError, match="two workflow classes"):
         Replayer(workflows=[Other, Clash])
     workflow.defn(name="replayer.other")(Other)
-    with pytest.raises(ValueError, match="no workflow registered for type 'replayer.greeter'"):
+    with pytest.raises(ValueError, match=r"no workflow registered for type 'replayer\.greeter'"):
         Replayer(workflows=[Other]).replay(recorded_history().events)
     with pytest.raises(ValueError, match="pass workflow_type"):
         Replayer(workflows=[Greeter, Other]).replay([{"event_type": "TimerFired", "payload": {}}])
@@ -111,7 +112,10 @@ def test_query_state_answers_and_reports_failures() -> None:
     with pytest.raises(QueryFailed) as failing:
         workflow.query_state(Greeter, events, ["Ada"], "boom")
     assert failing.value.reason == "query_rejected" and "query exploded" in str(failing.value)
-    broken = [*events, {"event_type": "ActivityScheduled", "sequence": len(events) + 1, "payload": {"sequence": 99}}]
+    broken = [
+        *events,
+        {"event_type": "ActivityScheduled", "sequence": len(events) + 1, "payload": {"sequence": 99}},
+    ]
     with pytest.raises(QueryFailed) as replay_failed:
         workflow.query_state(Greeter, broken, ["Ada"], "greeted")
     assert replay_failed.value.reason == "query_workflow_state_unavailable"

@@ -338,13 +338,15 @@ class WorkflowRunState:
         for offset, event in enumerate(batch):
             if not isinstance(event, Mapping):
                 raise HistoryMismatchError(
-                    f"history event #{self._applied + offset + 1} is {type(event).__name__}, not an event object"
+                    f"history event #{self._applied + offset + 1} is {type(event).__name__}, "
+                    "not an event object"
                 )
             sequence = event.get("sequence")
             if type(sequence) is int:
                 if expected is not None and sequence != expected + 1:
                     raise HistoryMismatchError(
-                        f"history event sequence {sequence} does not follow the last applied sequence {expected}; "
+                        f"history event sequence {sequence} does not follow the last applied sequence "
+                        f"{expected}; "
                         "replay the full history into a fresh state"
                     )
                 expected = sequence
@@ -377,7 +379,8 @@ class WorkflowRunState:
             for key in ("id", "sequence", "event_type", "type"):
                 if previous.get(key) != mine.get(key):
                     raise HistoryMismatchError(
-                        f"history event #{count} differs from the one applied ({key}: {previous.get(key)!r} != "
+                        f"history event #{count} differs from the one applied "
+                        f"({key}: {previous.get(key)!r} != "
                         f"{mine.get(key)!r}); replay the full history into a fresh state"
                     )
         self.apply(list(history[count:]))
@@ -700,7 +703,10 @@ class WorkflowRunState:
                     position,
                     _describe(step.kind, command),
                     [kind],
-                    detail=f"history recorded activity type {recorded!r}, the code scheduled {command.activity_type!r}",
+                    detail=(
+                        f"history recorded activity type {recorded!r}, "
+                        f"the code scheduled {command.activity_type!r}"
+                    ),
                 )
         elif isinstance(command, StartChildWorkflow):
             recorded = payload.get("child_workflow_type") or payload.get("workflow_type")
@@ -709,7 +715,10 @@ class WorkflowRunState:
                     position,
                     _describe(step.kind, command),
                     [kind],
-                    detail=f"history recorded child type {recorded!r}, the code started {command.workflow_type!r}",
+                    detail=(
+                        f"history recorded child type {recorded!r}, "
+                        f"the code started {command.workflow_type!r}"
+                    ),
                 )
         elif isinstance(command, RecordVersionMarker):
             recorded = payload.get("change_id")
@@ -820,15 +829,13 @@ class WorkflowRunState:
 
     def _check_unblocked(self) -> None:
         blocked = self._blocked_on
-        if isinstance(blocked, _Step):
-            if blocked.resolved:
-                self._blocked_on = None
-                self._resume = (blocked.value, blocked.error)
-        elif isinstance(blocked, list):
-            if all(step.resolved for step in blocked):
-                self._blocked_on = None
-                error = next((step.error for step in blocked if step.error is not None), None)
-                self._resume = ([step.value for step in blocked], error)
+        if isinstance(blocked, _Step) and blocked.resolved:
+            self._blocked_on = None
+            self._resume = (blocked.value, blocked.error)
+        elif isinstance(blocked, list) and all(step.resolved for step in blocked):
+            self._blocked_on = None
+            error = next((step.error for step in blocked if step.error is not None), None)
+            self._resume = ([step.value for step in blocked], error)
 
     def _on_wait_resolution(self, kind: str, event: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
         wait_id = payload.get("condition_wait_id")
@@ -909,7 +916,9 @@ class WorkflowRunState:
             if attribute is None:
                 self._finish(
                     FailWorkflow(
-                        message=f"unknown update {name!r} in history: no @workflow.update handler has that name",
+                        message=(
+                            f"unknown update {name!r} in history: no @workflow.update handler has that name"
+                        ),
                         exception_type="TypeError",
                     )
                 )
@@ -1035,7 +1044,8 @@ class WorkflowRunState:
                     item = self._send(
                         None,
                         TypeError(
-                            f"parallel group member {bad} is {type(item[bad]).__name__}; a group may hold only "
+                            f"parallel group member {bad} is {type(item[bad]).__name__}; "
+                            "a group may hold only "
                             "activities, timers and child workflows"
                         ),
                     )
@@ -1057,12 +1067,13 @@ class WorkflowRunState:
             if _non_blocking_kind(item) is not None:
                 if isinstance(item, RecordSideEffect):
                     self._side_effects += 1
-                self._pending = item  # type: ignore[assignment]
+                self._pending = item
                 return
             item = self._send(
                 None,
                 TypeError(
-                    f"workflow yielded {type(item).__name__}; yield commands built by ctx (schedule_activity, "
+                    f"workflow yielded {type(item).__name__}; "
+                    "yield commands built by ctx (schedule_activity, "
                     "start_timer, wait_condition, side_effect, ...) or a list of them"
                 ),
             )
@@ -1147,7 +1158,8 @@ class WorkflowRunState:
             )
         except (ValueError, TypeError) as exc:
             raise WorkflowPayloadDecodeError(
-                f"could not decode the {what} recorded in history event {event.get('id') or self._event_index + 1} "
+                f"could not decode the {what} recorded in history event "
+                f"{event.get('id') or self._event_index + 1} "
                 f"(codec {codec or 'json'}): {exc}",
                 workflow_id=self.workflow_id,
                 run_id=self.run_id,

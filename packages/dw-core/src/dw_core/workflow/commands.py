@@ -143,7 +143,8 @@ def _wire_retry_policy(command: str, policy: object) -> dict[str, Any] | None:
         not isinstance(types, (list, tuple)) or any(not isinstance(t, str) or not t.strip() for t in types)
     ):
         raise InvalidCommandError(
-            f"{command}: retry_policy.non_retryable_error_types must be a list of non-empty strings, got {types!r}"
+            f"{command}: retry_policy.non_retryable_error_types must be a list of non-empty strings, "
+            f"got {types!r}"
         )
     return wire
 
@@ -200,7 +201,8 @@ class _Encoding:
     def bare(self, value: Any, kind: str) -> str | dict[str, Any]:
         wire = self.envelope(value, kind)
         # record_side_effect carries a bare blob unless it was offloaded.
-        return wire["blob"] if "blob" in wire else wire
+        blob: str | dict[str, Any] = wire.get("blob", wire)
+        return blob
 
     def _context(self, kind: str) -> PayloadWarningContext:
         if self.warning_context is None:
@@ -219,7 +221,8 @@ def _encoding(
 ) -> _Encoding:
     if payload_codec not in serializer.SUPPORTED_CODECS:
         raise InvalidCommandError(
-            f"payload_codec {payload_codec!r} is not supported; use one of {list(serializer.SUPPORTED_CODECS)}"
+            f"payload_codec {payload_codec!r} is not supported; "
+            f"use one of {list(serializer.SUPPORTED_CODECS)}"
         )
     return _Encoding(
         payload_codec, size_warning, warning_context, external_storage, external_storage_threshold_bytes

@@ -60,9 +60,7 @@ def _code_fields(code: types.CodeType) -> str:
 
 
 def _code_digest(code: types.CodeType) -> str:
-    return hashlib.sha256(
-        f"{code.co_name}\0{_code_fields(code)}".encode()
-    ).hexdigest()
+    return hashlib.sha256(f"{code.co_name}\0{_code_fields(code)}".encode()).hexdigest()
 
 
 def predicate_fingerprint(predicate: Callable[[], Any]) -> str:

@@ -179,7 +179,8 @@ def defn(*, name: str) -> Callable[[T], T]:
             )
         if inspect.iscoroutinefunction(run) or inspect.isasyncgenfunction(run):
             raise WorkflowDefinitionError(
-                f"{cls.__qualname__}.run is async; workflows are generators: write 'def run(self, ctx, ...)' and "
+                f"{cls.__qualname__}.run is async; workflows are generators: "
+                "write 'def run(self, ctx, ...)' and "
                 "'result = yield ctx.schedule_activity(...)' instead of await"
             )
         cls.__workflow_name__ = name  # type: ignore[attr-defined]
@@ -214,7 +215,8 @@ def get_definition(cls: type) -> WorkflowDefinition:
     name = cls.__dict__.get("__workflow_name__")
     if not isinstance(name, str):
         raise WorkflowDefinitionError(
-            f"{getattr(cls, '__qualname__', cls)!r} is not a workflow: decorate it with @workflow.defn(name='...')"
+            f"{getattr(cls, '__qualname__', cls)!r} is not a workflow: "
+            "decorate it with @workflow.defn(name='...')"
         )
     definition = WorkflowDefinition(
         name=name,

@@ -52,7 +52,7 @@ class ReplayOutcome:
         return None
 
 
-def _events(history: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _events(history: object) -> list[Mapping[str, Any]]:
     if isinstance(history, Mapping):
         for key in ("events", "history_events", "history"):
             value = history.get(key)
@@ -63,6 +63,8 @@ def _events(history: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> list[Ma
         )
     if isinstance(history, (str, bytes)):
         raise ValueError("history must be a list of event objects (load the JSON first)")
+    if not isinstance(history, Iterable):
+        raise ValueError(f"history must be a list of event objects, got {type(history).__name__}")
     return list(history)
 
 
