@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from dw_core.replay import HistorySimulator, WorkflowRunState
 
 pytestmark = pytest.mark.reference_sdk
@@ -114,10 +113,6 @@ SCRIPT = textwrap.dedent(
     print(json.dumps(out))
     """
 )
-
-
-class _Patched:
-    pass
 
 
 def _record(workflow_type: str, cls: type, script: Any) -> list[dict[str, Any]]:
