@@ -58,7 +58,9 @@ SCRIPT = textwrap.dedent(
     @workflow.defn(name="ref.group")
     class Group:
         def run(self, ctx):
-            return (yield [ctx.schedule_activity("fetch", ["left"]), ctx.schedule_activity("fetch", ["right"])])
+            left = ctx.schedule_activity("fetch", ["left"])
+            right = ctx.schedule_activity("fetch", ["right"])
+            return (yield [left, right])
 
     @workflow.defn(name="ref.side-effect")
     class SideEffect:
