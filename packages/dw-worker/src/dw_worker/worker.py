@@ -35,6 +35,7 @@ from dw_worker.registration import (
     workflow_type_name,
 )
 from dw_worker.sticky_cache import StickyWorkflowCache
+from dw_worker.worker_plane_http import FastWorkerPlane
 from dw_worker.workflow_task_runner import WorkflowTaskRunner
 
 logger = logging.getLogger("durable_workflow.worker")
@@ -74,6 +75,7 @@ class Worker:
         external_storage_cache: Any = None,
         max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS,
         max_activity_threads: int | None = None,
+        fast_worker_plane: bool = True,
     ) -> None:
         if not isinstance(task_queue, str) or not task_queue.strip():
             raise ValueError("task_queue must be a non-empty string naming the queue this worker serves")
@@ -131,6 +133,8 @@ class Worker:
             external_storage_cache=self.external_storage_cache,
         )
         self._max_activity_threads = max_activity_threads or max_concurrent_activity_tasks
+        self._fast_worker_plane = fast_worker_plane
+        self._plane: Any = client
         self._compatibility: ServerCompatibility | None = None
         self._stopping: asyncio.Event | None = None
         self._stopped: asyncio.Event | None = None
@@ -190,6 +194,9 @@ class Worker:
             for signum in installed:
                 loop.remove_signal_handler(signum)
             self.cache.clear("shutdown")
+            if isinstance(self._plane, FastWorkerPlane):
+                await self._plane.aclose()
+            self._plane = self.client
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
@@ -265,11 +272,12 @@ class Worker:
         except Exception as exc:
             raise ServerCompatibilityError(f"unable to read /api/cluster/info: {exc}") from exc
         self._compatibility = check_cluster_info(info)
+        self._plane = self._worker_plane()
         self._executor = ThreadPoolExecutor(
             max_workers=self._max_activity_threads, thread_name_prefix=f"{self.worker_id}-activity"
         )
         self._workflow_runner = WorkflowTaskRunner(
-            client=self.client,
+            client=self._plane,
             worker_id=self.worker_id,
             task_queue=self.task_queue,
             workflows=self.workflows,
@@ -281,7 +289,7 @@ class Worker:
             namespace=getattr(self.client, "namespace", None),
         )
         self._activity_runner = ActivityTaskRunner(
-            client=self.client,
+            client=self._plane,
             worker_id=self.worker_id,
             task_queue=self.task_queue,
             activities=self.activities,
@@ -300,6 +308,18 @@ class Worker:
             payloads=self._payloads,
         )
         await self._register()
+
+    def _worker_plane(self) -> Any:
+        """The object hot-path worker-plane calls go through (see :mod:`dw_worker.worker_plane_http`)."""
+        if not self._fast_worker_plane:
+            return self.client
+        try:
+            from dw_client import Client
+        except ImportError:  # pragma: no cover - dw-client is a dependency
+            return self.client
+        if type(self.client) is not Client:  # a subclass may override calls: respect it
+            return self.client
+        return FastWorkerPlane(self.client, self._payloads)
 
     async def _register(self) -> None:
         capabilities = (
@@ -401,7 +421,7 @@ class Worker:
         if kind == "activity":
             assert self._activity_runner is not None
             return (
-                lambda: self.client.poll_activity_task(
+                lambda: self._plane.poll_activity_task(
                     worker_id=self.worker_id,
                     task_queue=self.task_queue,
                     timeout=http_timeout,
