@@ -601,3 +601,120 @@ def test_wire_commands_validate_before_anything_leaves() -> None:
     command.heartbeat_timeout = 20  # mutated after construction
     with pytest.raises(workflow.InvalidCommandError, match=r"commands\[0\].*heartbeat_timeout"):
         workflow.commands_to_server_commands([command], "default")
+
+
+# -- more edges ------------------------------------------------------------------------------------------
+
+
+def test_undecodable_signal_arguments_fail_the_task_with_context(caplog: pytest.LogCaptureFixture) -> None:
+    from dw_core.errors import WorkflowPayloadDecodeError
+
+    sim = HistorySimulator(workflow_type="engine.signal-during-activity")
+    state = new_state(SignalDuringActivity)
+    task(state, sim)
+    sim.signal("note", ["fine"])
+    sim.events[-1]["payload"]["arguments"] = "not-base64-avro!"
+    with (
+        caplog.at_level(logging.ERROR, logger="durable_workflow.workflow.replay"),
+        pytest.raises(WorkflowPayloadDecodeError) as info,
+    ):
+        state.extend(sim.events)
+    error = info.value
+    assert (error.receiver_kind, error.receiver_name, error.codec) == ("signal", "note", "avro")
+    assert error.payload_head == "not-base64-avro!" and error.run_id == "run-1"
+    assert caplog.records[-1].durable_workflow_payload_decode["receiver_name"] == "note"  # type: ignore[attr-defined]
+
+
+@workflow.defn(name="engine.added-side-effect")
+class AddedSideEffect:
+    def run(self, ctx: WorkflowContext) -> Any:
+        yield ctx.side_effect(lambda: 1)
+        return (yield ctx.schedule_activity("old-path", []))
+
+
+def test_side_effect_added_where_history_has_an_activity_is_nondeterministic() -> None:
+    sim = HistorySimulator(workflow_type="engine.patch-v1")
+    task(new_state(PatchV1), sim)
+    with pytest.raises(NonDeterministicReplayError) as info:
+        full_replay(AddedSideEffect, sim.events)
+    assert info.value.expected_shape == "side effect"
+    assert info.value.recorded_event_types == ["ActivityScheduled"]
+
+
+@workflow.defn(name="engine.child")
+class Child:
+    def run(self, ctx: WorkflowContext) -> Any:
+        outcomes = []
+        for outcome in ("ok", "failed", "cancelled", "terminated"):
+            try:
+                value = yield ctx.start_child_workflow("kid", [outcome], parent_close_policy="terminate")
+                outcomes.append(["ok", value])
+            except Exception as failure:
+                outcomes.append(
+                    [type(failure).__name__, str(failure), getattr(failure, "failure_kind", None)]
+                )
+        return outcomes
+
+
+def test_child_outcomes_resolve_or_raise_typed_errors() -> None:
+    sim = HistorySimulator(workflow_type="engine.child")
+    state = new_state(Child)
+    for outcome in ("ok", "failed", "cancelled", "terminated"):
+        task(state, sim)
+        (child,) = sim.steps("child")
+        if outcome == "ok":
+            sim.complete_child(child.number, {"kid": 1})
+        else:
+            sim.fail_child(child.number, f"kid {outcome}", outcome=outcome)
+    task(state, sim)
+    assert result_of(sim) == [
+        ["ok", {"kid": 1}],
+        ["ChildWorkflowFailed", "kid failed", "child_workflow"],
+        ["ChildWorkflowCancelled", "kid cancelled", "cancelled"],
+        ["ChildWorkflowTerminated", "kid terminated", "terminated"],
+    ]
+
+
+@workflow.defn(name="engine.return-continue")
+class ReturnContinue:
+    def run(self, ctx: WorkflowContext, n: int) -> Any:
+        return ctx.continue_as_new(n + 1)
+
+
+def test_plain_run_returning_continue_as_new() -> None:
+    (command,) = new_state(ReturnContinue, [1]).commands()
+    assert command == ContinueAsNew(None, [2])
+    assert command.to_server_command("q")["queue"] == "q"
+
+
+def test_condition_wait_satisfied_event_resolves_the_wait_as_0_4_84_histories_expect() -> None:
+    sim = HistorySimulator(workflow_type="engine.waits")
+    state = new_state(Waits)
+    task(state, sim)
+    (wait,) = sim.steps("condition_wait")
+    sim._append("ConditionWaitSatisfied", {"condition_wait_id": wait.wait_id, "sequence": wait.number})
+    task(state, sim)
+    assert result_of(sim) == [True, True, 0]
+
+
+def test_signals_after_the_return_still_reach_handlers_for_queries() -> None:
+    sim = HistorySimulator(workflow_type="engine.signal-during-activity")
+    state = new_state(SignalDuringActivity)
+    task(state, sim)
+    (activity,) = sim.steps("activity")
+    sim.complete_activity(activity.number, "done")
+    state.extend(sim.events)
+    wire = state.wire_commands()
+    sim.signal("note", ["late"])  # accepted while the last task was being processed
+    sim.complete_workflow_task(wire)
+    state.extend(sim.events)
+    assert state.query("notes") == ["late"]
+    assert state.terminal == CompleteWorkflow({"first": "done", "notes": []})
+
+
+def test_extend_refuses_a_shorter_history() -> None:
+    sim = HistorySimulator(workflow_type="engine.signal-during-activity")
+    state = new_state(SignalDuringActivity)
+    task(state, sim)
+    with pytest.raises(HistoryMismatchError, match="already applied"):
+        state.extend(sim.events[:1])
