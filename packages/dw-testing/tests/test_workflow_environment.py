@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import pathlib
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,10 +17,12 @@ from dw_testing import (
     ContinueAsNewLimitExceeded,
     IterationLimitExceeded,
     MissingMockError,
+    Replayer,
     UnregisteredWorkflowError,
     UnsatisfiableWaitError,
     WorkflowEnvironment,
     replay_history,
+    replay_history_file,
 )
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -445,3 +449,38 @@ def test_recorded_history_replays_to_the_same_result() -> None:
     outcome = replay_history(Features, env.runs[0].history)
     assert isinstance(outcome.terminal, CompleteWorkflow)
     assert outcome.terminal.result == result
+
+
+def test_replay_history_file_and_replayer_accept_the_recorded_history(tmp_path: pathlib.Path) -> None:
+    env = WorkflowEnvironment()
+    env.register_activity("env.greet", lambda name: f"Hey {name}")
+    env.execute_workflow(Greeter, "Di")
+    history = env.runs[0].history
+
+    as_list = tmp_path / "list.json"
+    as_list.write_text(json.dumps(history))
+    as_object = tmp_path / "object.json"
+    as_object.write_text(json.dumps({"events": history}))
+    for path in (as_list, as_object):
+        terminal = replay_history_file(Greeter, path).terminal  # input read from WorkflowStarted
+        assert isinstance(terminal, CompleteWorkflow) and terminal.result == "Hey Di"
+
+    replayer = Replayer(workflows=[Greeter, Features])
+    terminal = replayer.replay(history).terminal  # type and input inferred from the history
+    assert isinstance(terminal, CompleteWorkflow) and terminal.result == "Hey Di"
+
+
+def test_changed_code_fails_replay_of_the_recorded_history() -> None:
+    env = WorkflowEnvironment()
+    env.register_activity_result("env.greet", "hi")
+    env.execute_workflow(Greeter, "Ed")
+
+    @workflow.defn(name="env.greeter-v2")
+    class GreeterV2:
+        def run(self, ctx: Any, name: str) -> Any:
+            yield ctx.start_timer(5)  # a new first step: incompatible with running histories
+            greeting = yield ctx.schedule_activity("env.greet", [name])
+            return greeting
+
+    with pytest.raises(NonDeterministicReplayError):
+        replay_history(GreeterV2, env.runs[0].history)
