@@ -11,9 +11,8 @@ from dw_core import workflow
 from dw_core.errors import ChildWorkflowFailed
 from dw_core.workflow import Replayer, replay, replay_history_file
 
-GOLDEN_DIR = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "golden_history"
-if not GOLDEN_DIR.is_dir():  # CI checks the project out next to ../shared
-    GOLDEN_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "golden_history"
+# The shared fixtures live beside the repository, as ../shared (repository root = parents[3]).
+GOLDEN_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "golden_history"
 
 
 @workflow.defn(name="golden.single-activity")

@@ -459,7 +459,7 @@ class WorkflowRunState:
             raise QueryFailed(
                 f"workflow replay failed before query: {exc}", reason="query_workflow_state_unavailable"
             ) from exc
-        if isinstance(self._terminal, FailWorkflow) and self.instance is None:
+        if isinstance(self._terminal, FailWorkflow):
             raise QueryFailed(
                 f"workflow replay failed before query: {self._terminal.message}",
                 reason="query_workflow_state_unavailable",
