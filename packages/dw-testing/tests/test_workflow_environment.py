@@ -484,3 +484,13 @@ def test_changed_code_fails_replay_of_the_recorded_history() -> None:
 
     with pytest.raises(NonDeterministicReplayError):
         replay_history(GreeterV2, env.runs[0].history)
+
+
+def test_a_result_the_codec_cannot_encode_fails_as_it_would_on_a_worker() -> None:
+    @workflow.defn(name="env.not-a-number")
+    class NotANumber:
+        def run(self, ctx: Any) -> Any:
+            return float("nan")
+
+    with pytest.raises(ValueError, match="NaN"):
+        WorkflowEnvironment().execute_workflow(NotANumber)

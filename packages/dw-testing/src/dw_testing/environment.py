@@ -482,6 +482,10 @@ class WorkflowEnvironment:
             )
         return found
 
+    def _wire(self, command: Any) -> list[dict[str, Any]]:
+        queue = self.task_queue
+        return commands_to_server_commands([command], queue, payload_codec=_CODEC, size_warning=None)
+
     def _check_replay(self, link: _Link) -> None:
         """A fresh replay of the link's history must reach the same end (catches non-determinism)."""
         state = link.state
@@ -494,7 +498,8 @@ class WorkflowEnvironment:
             payload_codec=_CODEC,
         )
         expected, actual = state.terminal, outcome.terminal
-        if expected != actual:
+        # Compared in wire form: what the server would record (NaN-safe, no reliance on __eq__).
+        if actual is None or expected is None or self._wire(expected) != self._wire(actual):
             raise NonDeterministicWorkflowError(
                 f"workflow {link.workflow_type!r} does not replay deterministically: the run ended with "
                 f"{expected!r} but replaying its history gives {actual!r}; "
