@@ -718,3 +718,16 @@ def test_extend_refuses_a_shorter_history() -> None:
     task(state, sim)
     with pytest.raises(HistoryMismatchError, match="already applied"):
         state.extend(sim.events[:1])
+
+
+@workflow.defn(name="engine.bad-timeout")
+class BadTimeout:
+    def run(self, ctx: WorkflowContext) -> Any:
+        return (yield ctx.schedule_activity("a", [], start_to_close_timeout=0))
+
+
+def test_a_malformed_command_fails_the_task_not_the_run() -> None:
+    state = new_state(BadTimeout)
+    with pytest.raises(workflow.InvalidCommandError, match="start_to_close_timeout must be at least 1"):
+        state.commands()
+    assert not state.reusable

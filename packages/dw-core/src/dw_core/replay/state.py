@@ -52,6 +52,7 @@ from dw_core.workflow.commands import (
     ContinueAsNew,
     FailUpdate,
     FailWorkflow,
+    InvalidCommandError,
     RecordSideEffect,
     RecordVersionMarker,
     ScheduleActivity,
@@ -967,6 +968,8 @@ class WorkflowRunState:
         try:
             self.instance = self.definition.cls()
             outcome = self.instance.run(self.context, *args)
+        except InvalidCommandError:
+            raise
         except Exception as exc:
             self._finish(_failure_from(exc))
             return
@@ -1027,6 +1030,9 @@ class WorkflowRunState:
             return gen.send(value)
         except StopIteration as stop:
             self._finish_with_value(stop.value)
+        except InvalidCommandError:
+            # A malformed command is a code bug: fail the task (fixable by a deploy), not the run.
+            raise
         except Exception as exc:
             self._finish(_failure_from(exc))
         return _DONE
