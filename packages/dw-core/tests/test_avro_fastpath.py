@@ -83,5 +83,14 @@ def _outcome(fn: object, text: str) -> bytes | None:
 @SETTINGS
 @given(st.one_of(B64_CHARS, st.binary(max_size=12).map(lambda b: base64.b64encode(b).decode())))
 def test_python310_base64_check_agrees_with_strict_mode(text: str) -> None:
-    native = _outcome(lambda t: binascii.a2b_base64(t, strict_mode=True), text)  # type: ignore[call-arg, unused-ignore]
+    native = _outcome(_avro._strict_b64decode_native, text)
     assert _outcome(_avro.strict_b64decode_portable, text) == native
+    if native is not None:
+        assert native == binascii.a2b_base64(text, strict_mode=True)  # type: ignore[call-arg, unused-ignore]
+
+
+@pytest.mark.parametrize("text", ["0000=", "0000==", "0000===", "AA=", "AA==A==="])
+def test_surplus_or_short_padding_is_refused_on_every_python(text: str) -> None:
+    # CPython's strict_mode alone lets "0000=" through; the wire format does not.
+    assert _outcome(_avro._strict_b64decode, text) is None
+    assert _outcome(_avro.strict_b64decode_portable, text) is None

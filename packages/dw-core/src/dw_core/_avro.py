@@ -96,6 +96,10 @@ def strict_b64decode_portable(text: str) -> bytes:
 
 
 def _strict_b64decode_native(text: str) -> bytes:
+    # strict_mode still accepts surplus '=' after a complete quad ("0000=", "0000=="); the wire
+    # format pads to a multiple of 4 with at most two '=' at the very end, so refuse the rest.
+    if len(text) % 4 or 0 <= text.find("=") < len(text) - 2:
+        raise _Error("not standard base64: only A-Z a-z 0-9 + / with '=' padding to a multiple of 4")
     return binascii.a2b_base64(text, strict_mode=True)  # type: ignore[call-arg, unused-ignore]
 
 
