@@ -278,29 +278,30 @@ async def test_signal_satisfies_condition_and_is_buffered_while_leased(
     assert "TimerFired" not in types(await history(api, "wf"))
 
 
-async def test_reemitted_pending_activity_is_not_scheduled_twice(api: Http, wp: Http) -> None:
-    w = RawWorker(wp)
-    await w.register()
-    await started(api)
+async def reemit_scenario(api: Http, wp: Http, sdk_version: str, wid: str) -> int:
+    """Two parallel activities pending, a signal wakes the workflow, the task sends them again."""
+    w = RawWorker(wp, worker_id=f"w-{wid}")
+    await w.register(sdk_version=sdk_version)
+    await started(api, wid)
     task = await w.poll()
     assert task is not None
-    cmd = {"type": "schedule_activity", "activity_type": "greet", "arguments": env([1])}
-    await w.complete(
-        task, cmd, {"type": "schedule_activity", "activity_type": "greet", "arguments": env([2])}
-    )
-    await api.post("/workflows/wf/signal/poke")
+    group = [{"type": "schedule_activity", "activity_type": "greet", "arguments": env([i])} for i in (1, 2)]
+    await w.complete(task, *group)
+    await api.post(f"/workflows/{wid}/signal/poke")
     task = await w.poll()
     assert task is not None
-    # what the 0.4.84 SDK does while a step is pending: emit the same yield again
-    r = await w.complete(
-        task, cmd, {"type": "schedule_activity", "activity_type": "greet", "arguments": env([2])}
-    )
-    assert r.status_code == 200
-    events = await history(api, "wf")
-    assert types(events).count("ActivityScheduled") == 2
-    first = await w.poll("activity")
-    second = await w.poll("activity")
-    assert first is not None and second is not None and await w.poll("activity") is None
+    assert (await w.complete(task, *group)).status_code == 200
+    return types(await history(api, wid)).count("ActivityScheduled")
+
+
+async def test_pending_steps_resent_by_the_published_sdk_are_not_scheduled_twice(api: Http, wp: Http) -> None:
+    # the published SDK up to 0.4.x sends the pending yield again on every task (replay.md §3.2)
+    assert await reemit_scenario(api, wp, "durable-workflow-python/0.4.84", "old-sdk") == 2
+    w = RawWorker(wp, worker_id="w-old-sdk")
+    assert await w.poll("activity") is not None and await w.poll("activity") is not None
+    assert await w.poll("activity") is None
+    # any other worker sends each command once, so a repeated command is a new step (as the real server)
+    assert await reemit_scenario(api, wp, "durable-workflow-python/0.5.0", "new-sdk") == 4
 
 
 async def test_worker_guards_reject_without_side_effects(
@@ -615,3 +616,126 @@ async def test_long_poll_wakes_when_work_arrives() -> None:
         r = await asyncio.wait_for(poll, 15)
         assert r.json()["task"]["workflow_id"] == "x"
         assert time.monotonic() - began < 10  # woke on arrival, long before the 20 s poll timeout
+
+
+NOOP = {"type": "record_version_marker", "change_id": "durable-workflow.noop", "version": 0,
+        "min_supported": 0, "max_supported": 0}  # fmt: skip
+WAIT = {"type": "open_condition_wait", "condition_key": "k", "condition_definition_fingerprint": "sha256:1",
+        "timeout_seconds": 10}  # fmt: skip
+
+
+async def test_reopened_wait_keeps_its_first_deadline(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, WAIT)
+    await dev.skip(5)
+    await api.post("/workflows/wf/signal/poke")
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, WAIT)  # predicate still false: the same logical wait is opened again
+    await dev.skip(5)  # 10 s after the first open
+    task = await w.poll()
+    assert task is not None
+    events = task["history_events"]
+    opened = [e["payload"]["condition_wait_id"] for e in events if e["event_type"] == "ConditionWaitOpened"]
+    fired = [e for e in events if e["event_type"] == "TimerFired"]
+    assert len(opened) == 2 and len(fired) == 1
+    assert fired[0]["payload"]["condition_wait_id"] == opened[0]
+    assert "ConditionWaitSatisfied" not in types(events)
+    await w.complete(task, {"type": "complete_workflow", "result": env(False)})
+    await dev.skip(30)  # the re-open's own timer was retired with the logical wait
+    assert types(await history(api, "wf")).count("TimerFired") == 1
+
+
+async def test_noop_marker_leaves_a_wait_pending_and_moving_on_satisfies_it(
+    dev: DevServer, api: Http, wp: Http
+) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, {"type": "start_timer", "delay_seconds": 5}, WAIT)
+    await dev.skip(5)
+    woke = await w.poll()  # woken by the plain timer while the wait is pending
+    assert woke is not None
+    await w.complete(woke, NOOP)  # nothing new to say: says nothing about the wait
+    t = types(await history(api, "wf"))
+    assert t[-1] == "VersionMarkerRecorded" and "ConditionWaitSatisfied" not in t
+    assert (await api.post("/workflows/wf/repair")).json()["outcome"] == "repair_not_needed"
+    await api.post("/workflows/wf/update/u", {"wait_for": "accepted"})
+    upd = await w.poll()
+    assert upd is not None and upd["workflow_update_id"]
+    await w.complete(upd, {"type": "fail_update", "update_id": upd["workflow_update_id"], "message": "no"})
+    follow = await w.poll()  # the update may matter to the wait: the workflow re-checks
+    assert follow is not None
+    await w.complete(follow, WAIT)  # still false: re-opened, not satisfied
+    assert "ConditionWaitSatisfied" not in types(await history(api, "wf"))
+    await api.post("/workflows/wf/signal/go")
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, {"type": "start_timer", "delay_seconds": 1})  # moved past the wait
+    t = types(await history(api, "wf"))
+    assert t.count("ConditionWaitSatisfied") == 1 and t.count("TimerCancelled") == 1
+    await dev.skip(60)
+    assert types(await history(api, "wf")).count("TimerFired") == 2  # the 5 s and 1 s plain timers
+
+
+async def test_children_parent_notification_and_close_policy(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api, "parent")
+    task = await w.poll()
+    assert task is not None
+    await w.complete(
+        task,
+        {"type": "start_child_workflow", "workflow_type": "kid", "arguments": env([1])},
+        {"type": "start_child_workflow", "workflow_type": "kid", "arguments": env([2]),
+         "parent_close_policy": "terminate"},
+    )  # fmt: skip
+    parent_events = await history(api, "parent")
+    assert types(parent_events)[-4:] == ["ChildWorkflowScheduled", "ChildRunStarted"] * 2
+    kids = [
+        e["payload"]["child_workflow_instance_id"]
+        for e in parent_events
+        if e["event_type"] == "ChildRunStarted"
+    ]
+    first = await w.poll()
+    second = await w.poll()
+    assert first is not None and second is not None
+    by_id = {first["workflow_id"]: first, second["workflow_id"]: second}
+    started_evt = by_id[kids[0]]["history_events"][0]
+    assert started_evt["event_type"] == "WorkflowStarted"
+    assert started_evt["payload"]["parent_workflow_instance_id"] == "parent"
+    # first child continues as new once, then fails
+    await w.complete(by_id[kids[0]], {"type": "continue_as_new", "arguments": env([10])})
+    await w.complete(by_id[kids[1]], {"type": "start_timer", "delay_seconds": 600})
+    again = await w.poll()
+    assert again is not None and again["workflow_id"] == kids[0]
+    assert decode_avro(again["arguments"]["blob"]) == [10]
+    await w.complete(again, {"type": "fail_workflow", "message": "kid broke", "exception_type": "ValueError"})
+    parent_task = await w.poll()
+    assert parent_task is not None and parent_task["workflow_id"] == "parent"
+    failed = parent_task["history_events"][-1]
+    assert failed["event_type"] == "ChildRunFailed" and failed["payload"]["message"] == "kid broke"
+    assert types(parent_task["history_events"]).count("ChildRunStarted") == 3  # + the continued run
+    await w.complete(parent_task, {"type": "fail_workflow", "message": "parent gives up"})
+    kid2 = (await api.get(f"/workflows/{kids[1]}")).json()
+    assert kid2["status"] == "terminated"  # parent_close_policy terminate
+    runs = (await api.get(f"/workflows/{kids[0]}/runs")).json()
+    assert [r["closed_reason"] for r in runs["runs"]] == ["continued", "failed"]
+
+
+async def test_sync_server_and_clock_route() -> None:
+    from dw_devserver import SyncDevServer
+
+    with SyncDevServer.start(virtual_clock=True) as server, httpx.Client(base_url=server.url) as c:
+        before = c.get("/api/dev/clock").json()["now"]
+        assert server.skip(90) == before + 90
+        r = c.post("/api/dev/clock/skip", json={"seconds": 10})
+        assert r.status_code == 200 and r.json()["now"] == before + 100
+        assert c.post("/api/dev/clock/skip", json={"seconds": -1}).status_code == 422
+        assert c.get("/api/health").json()["status"] == "serving"

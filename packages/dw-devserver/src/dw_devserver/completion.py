@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,10 @@ RESUME_KEYS = (
     "condition_key",
     "condition_definition_fingerprint",
 )
+#: Published Python SDKs up to 0.4.x send the pending yield again on every workflow task.
+REEMITTING_SDK = re.compile(r"durable-workflow-python/0\.[0-4](\.|$)")
+#: The marker our SDK sends when a workflow task has nothing new to say (dw-core README).
+NOOP_CHANGE_ID = "durable-workflow.noop"
 BLOCKING = {"schedule_activity": "activity", "start_timer": "timer", "start_child_workflow": "child"}
 WAIT_KIND = {"activity": "activity", "timer": "timer", "child": "child"}
 
@@ -311,10 +316,10 @@ class Completion:
                 )
             }
             tx.update("workflow_tasks", {"id": task_id}, {"status": "completed", "lease_expires_at": None})
-            commands = self._drop_reemitted(tx, run, commands)
-            opens_wait = any(c["type"] == "open_condition_wait" for c in commands)
-            if task["update_id"] is None and not opens_wait:
-                self._satisfy_open_wait(tx, run, task)
+            if self._reemits_pending_steps(tx, namespace, lease_owner):
+                commands = self._drop_reemitted(tx, run, commands)
+            if task["update_id"] is None:
+                self._resolve_open_wait(tx, run, task, commands)
             step = int(run["last_history_sequence"]) + 1
             wait_kind = None
             for cmd in commands:
@@ -375,6 +380,13 @@ class Completion:
             if row is None or row["status"] != "accepted":
                 raise invalid_commands(f"Update '{cmd['update_id']}' is not an accepted update of this run.")
 
+    @staticmethod
+    def _reemits_pending_steps(tx: Transaction, namespace: str, worker_id: Any) -> bool:
+        row = tx.one(
+            "SELECT sdk_version FROM workers WHERE namespace = ? AND worker_id = ?", (namespace, worker_id)
+        )
+        return row is not None and bool(REEMITTING_SDK.match(row["sdk_version"] or ""))
+
     def _drop_reemitted(
         self, tx: Transaction, run: dict[str, Any], commands: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
@@ -416,7 +428,15 @@ class Completion:
             return str(cmd["workflow_type"])
         return None
 
-    def _satisfy_open_wait(self, tx: Transaction, run: dict[str, Any], task: dict[str, Any]) -> None:
+    def _resolve_open_wait(
+        self, tx: Transaction, run: dict[str, Any], task: dict[str, Any], commands: list[dict[str, Any]]
+    ) -> None:
+        """Record the pending condition wait satisfied when the workflow has moved past it.
+
+        The batch re-opening the same logical wait (same key and fingerprint) means the predicate
+        is still false; a batch with only the no-op marker from a task not resumed by a signal or
+        update says nothing; anything else means the wait resolved true (commands.md §1.1).
+        """
         wait = tx.one(
             "SELECT * FROM condition_waits WHERE run_id = ? AND status = 'open'"
             " ORDER BY sequence DESC LIMIT 1",
@@ -425,6 +445,17 @@ class Completion:
         if wait is None:
             return
         resume = loads(task["resume"], {})
+        for cmd in commands:
+            if cmd["type"] == "open_condition_wait" and (
+                cmd.get("condition_key"),
+                cmd.get("condition_definition_fingerprint"),
+            ) == (wait["condition_key"], wait["fingerprint"]):
+                return
+        only_noop = all(
+            c["type"] == "record_version_marker" and c["change_id"] == NOOP_CHANGE_ID for c in commands
+        )
+        if only_noop and resume.get("resume_source_kind") not in ("workflow_signal", "workflow_update"):
+            return
         tx.update("condition_waits", {"id": wait["id"]}, {"status": "satisfied"})
         self.engine.append_event(
             tx,
@@ -443,6 +474,7 @@ class Completion:
             task_id=task["id"],
         )
         self._cancel_wait_timer(tx, run, dict(wait), task["id"])
+        self.engine.close_other_waits(tx, run["run_id"], wait["id"])
 
     def _cancel_wait_timer(
         self, tx: Transaction, run: dict[str, Any], wait: dict[str, Any], task_id: str
@@ -490,13 +522,8 @@ class Completion:
                 },
             )
         elif ctype == "open_condition_wait":
-            # a re-opened wait supersedes the earlier physical wait of the same workflow
-            for old in tx.all(
-                "SELECT * FROM condition_waits WHERE run_id = ? AND status = 'open'", (run["run_id"],)
-            ):
-                tx.update("condition_waits", {"id": old["id"]}, {"status": "superseded"})
-                if old["timer_id"]:
-                    tx.update("timers", {"id": old["timer_id"]}, {"status": "cancelled"})
+            # A re-open after a non-satisfying signal keeps the earlier physical waits (and their
+            # timers) open: the first deadline of the logical wait still wins.
             wait_id = new_id()
             timeout = cmd.get("timeout_seconds")
             details = {

@@ -127,6 +127,9 @@ class Engine:
                 (run["run_id"],),
             )
             if row is not None:
+                if resume and resume.get("resume_source_kind") == "workflow_signal":
+                    # the pending task now also delivers a signal (condition-wait rule of commands.md §1.1)
+                    tx.update("workflow_tasks", {"id": row["id"]}, {"resume": resume})
                 return str(row["id"])
         task_id = new_id()
         now = self.now()
@@ -1084,6 +1087,7 @@ class Engine:
                         "UPDATE condition_waits SET status = 'timed_out' WHERE id = ? AND status = 'open'",
                         (timer["condition_wait_id"],),
                     )
+                    self.close_other_waits(tx, run["run_id"], timer["condition_wait_id"])
                 else:
                     tx.execute(
                         "UPDATE steps SET status = 'resolved' WHERE run_id = ? AND sequence = ?",
@@ -1098,6 +1102,26 @@ class Engine:
                         "workflow_sequence": timer["sequence"],
                         "workflow_event_type": "TimerFired",
                     },
+                )
+
+    def close_other_waits(self, tx: Transaction, run_id: str, resolved_wait_id: str) -> None:
+        """A logical wait resolved: retire its other physical opens (same key and fingerprint)
+        and their timeout timers."""
+        resolved = tx.one(
+            "SELECT condition_key, fingerprint FROM condition_waits WHERE id = ?", (resolved_wait_id,)
+        )
+        if resolved is None:
+            return
+        for row in tx.all(
+            "SELECT id, timer_id FROM condition_waits WHERE run_id = ? AND status = 'open' AND id != ?"
+            " AND condition_key IS ? AND fingerprint IS ?",
+            (run_id, resolved_wait_id, resolved["condition_key"], resolved["fingerprint"]),
+        ):
+            tx.update("condition_waits", {"id": row["id"]}, {"status": "superseded"})
+            if row["timer_id"]:
+                tx.execute(
+                    "UPDATE timers SET status = 'cancelled' WHERE id = ? AND status = 'pending'",
+                    (row["timer_id"],),
                 )
 
     def _expire_workflow_leases(self, now: float) -> None:
