@@ -731,3 +731,13 @@ def test_a_malformed_command_fails_the_task_not_the_run() -> None:
     with pytest.raises(workflow.InvalidCommandError, match="start_to_close_timeout must be at least 1"):
         state.commands()
     assert not state.reusable
+
+
+def test_wait_timeout_timer_without_timer_kind_still_times_the_wait_out() -> None:
+    sim = HistorySimulator(workflow_type="engine.waits")
+    state = new_state(Waits)
+    task(state, sim)
+    (wait,) = sim.steps("condition_wait")
+    sim._append("TimerFired", {"sequence": wait.number})  # a server that omits timer_kind
+    task(state, sim)
+    assert result_of(sim) == [True, False, 0]

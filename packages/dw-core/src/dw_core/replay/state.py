@@ -784,6 +784,13 @@ class WorkflowRunState:
         step_kind = _RESOLUTION_KINDS[kind]
         number = step_number(payload)
         step = self._by_number.get(number) if number is not None else None
+        if step is not None and step.kind == WAIT and kind == protocol.TIMER_FIRED:
+            # A wait's timeout timer shares its step number; tolerate a missing timer_kind.
+            wait = step.wait
+            if wait is not None and not wait.resolved and wait is self._blocked_on:
+                self._advance_clock(event)
+                self._resolve_wait(wait, False)
+            return
         if step is None:
             step = self._unnumbered_step(step_kind)
         if step is None:
