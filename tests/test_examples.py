@@ -35,6 +35,6 @@ def test_order_processing_retries_the_payment_and_ships_after_the_signal() -> No
 
 def test_the_example_test_suite_passes_with_the_pytest_plugin() -> None:
     # Runs in a subprocess so the dw-testing fixtures come from its pytest11 entry point alone.
-    done = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "test_order_processing.py", cwd=EXAMPLES)
+    done = run("-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLES / "test_order_processing.py"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 passed" in done.stdout

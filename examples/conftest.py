@@ -1,0 +1,6 @@
+"""Lets ``pytest examples/`` (run from anywhere) import the example modules next to their tests."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
