@@ -18,8 +18,19 @@ from typing import Any
 import httpx
 from dw_core import protocol
 
+_accepts_cache: dict[tuple[type, str, str], bool] = {}
+
 
 def _accepts(method: Any, name: str) -> bool:
+    owner = getattr(method, "__self__", None)
+    key = (type(owner), getattr(method, "__name__", ""), name)
+    known = _accepts_cache.get(key)
+    if known is None:
+        known = _accepts_cache[key] = _inspect_accepts(method, name)
+    return known
+
+
+def _inspect_accepts(method: Any, name: str) -> bool:
     try:
         parameters = inspect.signature(method).parameters
     except (TypeError, ValueError):
