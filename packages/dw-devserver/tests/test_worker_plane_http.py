@@ -739,3 +739,54 @@ async def test_sync_server_and_clock_route() -> None:
         assert r.status_code == 200 and r.json()["now"] == before + 100
         assert c.post("/api/dev/clock/skip", json={"seconds": -1}).status_code == 422
         assert c.get("/api/health").json()["status"] == "serving"
+
+
+async def test_child_retry_policy_starts_a_new_attempt_after_backoff(
+    dev: DevServer, api: Http, wp: Http
+) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api, "p")
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, {"type": "start_child_workflow", "workflow_type": "kid", "arguments": env([1]),
+                            "retry_policy": {"max_attempts": 2, "backoff_seconds": [30]}})  # fmt: skip
+    kid = await w.poll()
+    assert kid is not None and kid["workflow_type"] == "kid"
+    await w.complete(kid, {"type": "fail_workflow", "message": "flaky", "exception_type": "IOError"})
+    parent_events = await history(api, "p")
+    assert (
+        types(parent_events)[-1] == "ChildRunStarted" and parent_events[-1]["payload"]["retry_attempt"] == 2
+    )
+    assert "ChildRunFailed" not in types(parent_events)
+    assert await w.poll() is None  # the retry waits for its 30 s backoff
+    await dev.skip(30)
+    retry = await w.poll()
+    assert (
+        retry is not None and retry["workflow_id"] == kid["workflow_id"] and retry["run_id"] != kid["run_id"]
+    )
+    assert retry["history_events"][0]["payload"]["retry_attempt"] == 2
+    await w.complete(retry, {"type": "complete_workflow", "result": env("second time")})
+    parent_task = await w.poll()
+    assert parent_task is not None
+    done = parent_task["history_events"][-1]
+    assert (
+        done["event_type"] == "ChildRunCompleted" and decode_avro(done["payload"]["result"]) == "second time"
+    )
+
+
+async def test_retention_prunes_closed_runs_on_worker_heartbeat(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api, "old")
+    await api.post("/workflows/old/terminate")
+    with dev.runtime.store.transaction() as tx:
+        tx.execute("UPDATE namespaces SET retention_days = 1 WHERE name = 'default'")
+    r = await wp.post("/worker/heartbeat", {"worker_id": "w1"})
+    assert r.json()["retention"]["pruned"] == 0  # closed, but not yet past retention
+    await dev.skip(86400 + 1)
+    r = await wp.post("/worker/heartbeat", {"worker_id": "w1"})
+    assert r.status_code == 200 and r.json()["acknowledged"] is True
+    gone = await api.get("/workflows/old")
+    assert gone.status_code == 404  # pruned by the scheduler's retention pass or the heartbeat
+    assert dev.runtime.store.one("SELECT COUNT(*) AS n FROM history_events")["n"] == 0

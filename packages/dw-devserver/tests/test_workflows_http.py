@@ -241,3 +241,22 @@ async def test_discovery_documents(api: Http, http: httpx.AsyncClient) -> None:
     assert info["capabilities"]["payload_codecs"] == ["avro"]
     ready = (await http.get("/api/ready")).json()
     assert ready["status"] == "ready"
+
+
+async def test_namespaces_isolate_workflows(dev: DevServer, api: Http) -> None:
+    now = dev.runtime.clock.now()
+    with dev.runtime.store.transaction() as tx:  # namespace CRUD routes belong to another module
+        tx.insert("namespaces", {"name": "team-b", "created_at": now, "updated_at": now})
+    assert (await start(api, "shared-id")).status_code == 201
+    b = {"X-Namespace": "Team-B"}  # names are case-insensitive
+    r = await api.get("/workflows/shared-id", headers=b)
+    assert r.status_code == 404 and r.json()["reason"] == "instance_not_found"
+    r = await api.post("/workflows/shared-id/signal/x", headers=b)
+    assert r.status_code == 404
+    r = await api.post(
+        "/workflows", {"workflow_id": "shared-id", "workflow_type": "greeter", "task_queue": "q"}, headers=b
+    )
+    assert r.status_code == 409 and r.json()["reason"] == "workflow_id_reserved_in_namespace"
+    assert "default" not in r.json()["message"]  # the message does not name the owning namespace
+    assert (await api.get("/workflows", headers=b)).json()["workflows"] == []
+    assert len((await api.get("/workflows")).json()["workflows"]) == 1

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dw_devserver.engine")
 
-WORKFLOW_TASK_RETRY_MAX = 60.0
+#: how often (server clock) closed runs past their namespace retention are deleted
+RETENTION_INTERVAL = 3600.0
 
 
 def _clean(payload: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +68,7 @@ class Engine:
         self._update_waiters: dict[str, asyncio.Event] = {}
         self._closed_waiters: dict[str, asyncio.Event] = {}
         self._last_tick: float | None = None
+        self._next_retention = 0.0
 
     def now(self) -> float:
         """Server-clock now."""
@@ -348,6 +350,7 @@ class Engine:
         execution_deadline_at: float | None = None,
         parent: dict[str, Any] | None = None,
         continued_from: str | None = None,
+        task_delay: float = 0.0,
     ) -> dict[str, Any]:
         now = self.now()
         wf = tx.one("SELECT run_count FROM workflows WHERE workflow_id = ?", (workflow_id,))
@@ -390,6 +393,8 @@ class Engine:
             "child_call_id": parent.get("child_call_id"),
             "workflow_link_id": parent.get("workflow_link_id"),
             "continued_from_run_id": continued_from,
+            "retry_policy": json.dumps(parent["retry_policy"]) if parent.get("retry_policy") else None,
+            "retry_attempt": parent.get("retry_attempt", 1),
             "failure": None,
             "archived_at": None,
             "archive_reason": None,
@@ -438,11 +443,16 @@ class Engine:
                 "workflow_link_id": parent.get("workflow_link_id"),
                 "child_call_id": parent.get("child_call_id"),
                 "retry_policy": parent.get("retry_policy"),
+                "retry_attempt": parent.get("retry_attempt"),
+                "retry_of_child_workflow_run_id": parent.get("retry_of_run_id"),
                 "continued_from_run_id": continued_from,
             },
             command_id=command_id,
         )
-        self.ensure_workflow_task(tx, run, {"resume_source_kind": "workflow_start"})
+        task_id = self.ensure_workflow_task(tx, run, {"resume_source_kind": "workflow_start"})
+        if task_delay > 0 and task_id is not None:
+            tx.update("workflow_tasks", {"id": task_id}, {"available_at": now + task_delay})
+            self.due(tx, now + task_delay)
         self.due(tx, run_deadline_at)
         return run
 
@@ -793,7 +803,7 @@ class Engine:
             self.release_update(tx, upd["id"])
         if closed_reason != "continued":
             self._apply_parent_close_policy(tx, run)
-            if run["parent_run_id"]:
+            if run["parent_run_id"] and not (status == "failed" and self._retry_child(tx, run, payload)):
                 self._notify_parent(tx, run, status, closed_reason, output, payload)
         tx.after_commit(lambda: self._fire_closed(rid))
 
@@ -820,6 +830,51 @@ class Engine:
             child = dict(row)
             kind = "cancel" if child["parent_close_policy"] == "request_cancel" else "terminate"
             self.close_by_operator(tx, child, kind, f"Parent workflow {run['workflow_id']} closed.", None)
+
+    def _retry_child(self, tx: Transaction, child: dict[str, Any], close_payload: dict[str, Any]) -> bool:
+        """Start the next attempt of a failed child when its retry policy allows; True if started."""
+        policy = loads(child["retry_policy"], None)
+        attempt = int(child["retry_attempt"] or 1)
+        if (
+            not policy
+            or attempt >= int(policy.get("max_attempts") or 1)
+            or close_payload.get("non_retryable")
+        ):
+            return False
+        failure_type = close_payload.get("exception_type")
+        if failure_type is not None and failure_type in (policy.get("non_retryable_error_types") or []):
+            return False
+        parent_run = self.run(child["parent_run_id"], tx)
+        if parent_run is None or parent_run["status"] in TERMINAL_STATUSES:
+            return False
+        backoffs = policy.get("backoff_seconds") or []
+        delay = backoffs[min(attempt - 1, len(backoffs) - 1)] if backoffs else 0
+        link = {
+            "workflow_id": child["parent_workflow_id"], "run_id": child["parent_run_id"],
+            "sequence": child["parent_sequence"], "parent_close_policy": child["parent_close_policy"],
+            "child_call_id": child["child_call_id"], "workflow_link_id": child["workflow_link_id"],
+            "retry_policy": policy, "retry_attempt": attempt + 1, "retry_of_run_id": child["run_id"],
+        }  # fmt: skip
+        retry = self._create_run(
+            tx, namespace=child["namespace"], workflow_id=child["workflow_id"],
+            workflow_type=child["workflow_type"], task_queue=child["task_queue"], input=child["input"],
+            payload_codec=child["payload_codec"], memo=loads(child["memo"], {}),
+            search_attributes=loads(child["search_attributes"], {}), business_key=child["business_key"],
+            execution_timeout_seconds=child["execution_timeout_seconds"],
+            run_timeout_seconds=child["run_timeout_seconds"], command_id=None, accepted=False,
+            execution_deadline_at=child["execution_deadline_at"], parent=link, task_delay=float(delay),
+        )  # fmt: skip
+        payload = self._child_common(retry)
+        payload.update(
+            child_status=retry["status"], parent_close_policy=child["parent_close_policy"], retry_policy=policy,
+            retry_attempt=attempt + 1, retry_of_child_workflow_run_id=child["run_id"], retry_backoff_seconds=delay,
+        )  # fmt: skip
+        self.append_event(tx, parent_run, "ChildRunStarted", payload)
+        tx.execute(
+            "UPDATE steps SET ref_id = ? WHERE run_id = ? AND sequence = ?",
+            (retry["run_id"], parent_run["run_id"], child["parent_sequence"]),
+        )
+        return True
 
     def _notify_parent(
         self,
@@ -1016,6 +1071,10 @@ class Engine:
     def tick(self, now: float) -> float | None:
         """Fire due timers, expire workflow-task leases, enforce run deadlines and activity timeouts."""
         self._release_delayed(now)
+        if now >= self._next_retention:
+            self._next_retention = now + RETENTION_INTERVAL
+            for ns in self.store.all("SELECT name FROM namespaces"):
+                self.prune_expired_runs(ns["name"], limit=500)
         self._fire_timers(now)
         self._expire_workflow_leases(now)
         self._enforce_run_deadlines(now)

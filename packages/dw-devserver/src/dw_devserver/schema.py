@@ -79,6 +79,8 @@ CREATE TABLE IF NOT EXISTS runs (
     child_call_id TEXT,
     workflow_link_id TEXT,
     continued_from_run_id TEXT,
+    retry_policy TEXT,
+    retry_attempt INTEGER NOT NULL DEFAULT 1,
     failure TEXT,
     archived_at REAL,
     archive_reason TEXT,

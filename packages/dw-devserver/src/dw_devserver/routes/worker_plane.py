@@ -131,10 +131,13 @@ async def heartbeat(ctx: Ctx) -> Reply:
         raise ApiError(
             404, "worker_not_registered", f"Worker '{worker_id}' is not registered.", worker_id=worker_id
         )
+    # like the real server, each heartbeat also runs a small inline retention pass
+    results = rt.engine.prune_expired_runs(ctx.namespace, limit=10)
+    pruned = sum(1 for r in results if r["outcome"] == "pruned")
     return {
         "worker_id": worker_id,
         "acknowledged": True,
-        "retention": {"namespace": ctx.namespace, "pruned": 0},
+        "retention": {"namespace": ctx.namespace, "processed": len(results), "pruned": pruned},
     }
 
 
