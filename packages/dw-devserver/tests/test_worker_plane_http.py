@@ -618,10 +618,19 @@ async def test_long_poll_wakes_when_work_arrives() -> None:
         assert time.monotonic() - began < 10  # woke on arrival, long before the 20 s poll timeout
 
 
-NOOP = {"type": "record_version_marker", "change_id": "durable-workflow.noop", "version": 0,
-        "min_supported": 0, "max_supported": 0}  # fmt: skip
-WAIT = {"type": "open_condition_wait", "condition_key": "k", "condition_definition_fingerprint": "sha256:1",
-        "timeout_seconds": 10}  # fmt: skip
+NOOP = {
+    "type": "record_version_marker",
+    "change_id": "durable-workflow.noop",
+    "version": 0,
+    "min_supported": 0,
+    "max_supported": 0,
+}
+WAIT = {
+    "type": "open_condition_wait",
+    "condition_key": "k",
+    "condition_definition_fingerprint": "sha256:1",
+    "timeout_seconds": 10,
+}
 
 
 async def test_reopened_wait_keeps_its_first_deadline(dev: DevServer, api: Http, wp: Http) -> None:
@@ -693,9 +702,13 @@ async def test_children_parent_notification_and_close_policy(dev: DevServer, api
     await w.complete(
         task,
         {"type": "start_child_workflow", "workflow_type": "kid", "arguments": env([1])},
-        {"type": "start_child_workflow", "workflow_type": "kid", "arguments": env([2]),
-         "parent_close_policy": "terminate"},
-    )  # fmt: skip
+        {
+            "type": "start_child_workflow",
+            "workflow_type": "kid",
+            "arguments": env([2]),
+            "parent_close_policy": "terminate",
+        },
+    )
     parent_events = await history(api, "parent")
     assert types(parent_events)[-4:] == ["ChildWorkflowScheduled", "ChildRunStarted"] * 2
     kids = [
@@ -749,8 +762,15 @@ async def test_child_retry_policy_starts_a_new_attempt_after_backoff(
     await started(api, "p")
     task = await w.poll()
     assert task is not None
-    await w.complete(task, {"type": "start_child_workflow", "workflow_type": "kid", "arguments": env([1]),
-                            "retry_policy": {"max_attempts": 2, "backoff_seconds": [30]}})  # fmt: skip
+    await w.complete(
+        task,
+        {
+            "type": "start_child_workflow",
+            "workflow_type": "kid",
+            "arguments": env([1]),
+            "retry_policy": {"max_attempts": 2, "backoff_seconds": [30]},
+        },
+    )
     kid = await w.poll()
     assert kid is not None and kid["workflow_type"] == "kid"
     await w.complete(kid, {"type": "fail_workflow", "message": "flaky", "exception_type": "IOError"})

@@ -850,25 +850,44 @@ class Engine:
         backoffs = policy.get("backoff_seconds") or []
         delay = backoffs[min(attempt - 1, len(backoffs) - 1)] if backoffs else 0
         link = {
-            "workflow_id": child["parent_workflow_id"], "run_id": child["parent_run_id"],
-            "sequence": child["parent_sequence"], "parent_close_policy": child["parent_close_policy"],
-            "child_call_id": child["child_call_id"], "workflow_link_id": child["workflow_link_id"],
-            "retry_policy": policy, "retry_attempt": attempt + 1, "retry_of_run_id": child["run_id"],
-        }  # fmt: skip
+            "workflow_id": child["parent_workflow_id"],
+            "run_id": child["parent_run_id"],
+            "sequence": child["parent_sequence"],
+            "parent_close_policy": child["parent_close_policy"],
+            "child_call_id": child["child_call_id"],
+            "workflow_link_id": child["workflow_link_id"],
+            "retry_policy": policy,
+            "retry_attempt": attempt + 1,
+            "retry_of_run_id": child["run_id"],
+        }
         retry = self._create_run(
-            tx, namespace=child["namespace"], workflow_id=child["workflow_id"],
-            workflow_type=child["workflow_type"], task_queue=child["task_queue"], input=child["input"],
-            payload_codec=child["payload_codec"], memo=loads(child["memo"], {}),
-            search_attributes=loads(child["search_attributes"], {}), business_key=child["business_key"],
+            tx,
+            namespace=child["namespace"],
+            workflow_id=child["workflow_id"],
+            workflow_type=child["workflow_type"],
+            task_queue=child["task_queue"],
+            input=child["input"],
+            payload_codec=child["payload_codec"],
+            memo=loads(child["memo"], {}),
+            search_attributes=loads(child["search_attributes"], {}),
+            business_key=child["business_key"],
             execution_timeout_seconds=child["execution_timeout_seconds"],
-            run_timeout_seconds=child["run_timeout_seconds"], command_id=None, accepted=False,
-            execution_deadline_at=child["execution_deadline_at"], parent=link, task_delay=float(delay),
-        )  # fmt: skip
+            run_timeout_seconds=child["run_timeout_seconds"],
+            command_id=None,
+            accepted=False,
+            execution_deadline_at=child["execution_deadline_at"],
+            parent=link,
+            task_delay=float(delay),
+        )
         payload = self._child_common(retry)
         payload.update(
-            child_status=retry["status"], parent_close_policy=child["parent_close_policy"], retry_policy=policy,
-            retry_attempt=attempt + 1, retry_of_child_workflow_run_id=child["run_id"], retry_backoff_seconds=delay,
-        )  # fmt: skip
+            child_status=retry["status"],
+            parent_close_policy=child["parent_close_policy"],
+            retry_policy=policy,
+            retry_attempt=attempt + 1,
+            retry_of_child_workflow_run_id=child["run_id"],
+            retry_backoff_seconds=delay,
+        )
         self.append_event(tx, parent_run, "ChildRunStarted", payload)
         tx.execute(
             "UPDATE steps SET ref_id = ? WHERE run_id = ? AND sequence = ?",
