@@ -494,3 +494,15 @@ def test_a_result_the_codec_cannot_encode_fails_as_it_would_on_a_worker() -> Non
 
     with pytest.raises(ValueError, match="NaN"):
         WorkflowEnvironment().execute_workflow(NotANumber)
+
+
+def test_an_unhandled_activity_failure_fails_the_workflow_with_the_mock_error_as_cause() -> None:
+    def broken(name: str) -> str:
+        raise LookupError(f"no template for {name}")
+
+    env = WorkflowEnvironment()
+    env.register_activity("env.greet", broken)
+    with pytest.raises(WorkflowFailed, match="no template for Ada") as raised:
+        env.execute_workflow(Greeter, "Ada")
+    assert raised.value.exception_class == "ActivityFailed"
+    assert isinstance(raised.value.__cause__, LookupError)

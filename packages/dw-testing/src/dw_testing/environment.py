@@ -148,6 +148,7 @@ class WorkflowEnvironment:
         self._signals_by_link: dict[int, list[tuple[str, list[Any]]]] = {}
         self._runs: list[WorkflowRunRecord] = []
         self._last_state: WorkflowRunState | None = None
+        self._last_activity_error: BaseException | None = None
 
     @staticmethod
     def start_local(**options: Any) -> AbstractAsyncContextManager[LocalServerEnvironment]:
@@ -249,6 +250,7 @@ class WorkflowEnvironment:
         """
         self._runs = []
         self._last_state = None
+        self._last_activity_error = None
         self.register_workflow(workflow_cls)
         workflow_id = workflow_id or f"test-{_workflow_name(workflow_cls)}"
         current_cls, inputs, current_run_id = workflow_cls, list(args), run_id
@@ -268,6 +270,9 @@ class WorkflowEnvironment:
                 self._check_replay(link)
             if isinstance(terminal, FailWorkflow):
                 failure = WorkflowFailed(terminal.message, terminal.exception_type)
+                if terminal.exception_type == "ActivityFailed":
+                    # Show the mock's own traceback under the workflow failure it caused.
+                    failure.__cause__ = self._activity_error()
                 record.terminal = failure
                 raise failure
             record.terminal = terminal
@@ -285,6 +290,9 @@ class WorkflowEnvironment:
             workflow_type=name,
             limit=self.continue_as_new_limit,
         )
+
+    def _activity_error(self) -> BaseException | None:
+        return self._last_activity_error
 
     def _start_link(
         self,
@@ -450,6 +458,7 @@ class WorkflowEnvironment:
                 simulator.complete_activity(step.number, outcome.result)
                 return
             error = outcome.error
+            self._last_activity_error = error
             final = is_non_retryable(error, non_retryable_types)
             if final or attempt >= max_attempts:
                 simulator.fail_activity(
