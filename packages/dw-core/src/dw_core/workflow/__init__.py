@@ -5,6 +5,7 @@ built by :class:`WorkflowContext`; see the package README ("Replay semantics") f
 treats them.
 """
 
+from dw_core.payload_size import PayloadWarningContext
 from dw_core.retry_policy import ActivityRetryPolicy, ChildWorkflowRetryPolicy
 from dw_core.workflow.commands import (
     NOOP_MARKER_CHANGE_ID,
@@ -69,6 +70,7 @@ __all__ = [
     "FailUpdate",
     "FailWorkflow",
     "InvalidCommandError",
+    "PayloadWarningContext",
     "RecordSideEffect",
     "RecordVersionMarker",
     "ReplayAwareLogger",
