@@ -23,7 +23,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 AZURITE_DIR = REPO_ROOT / ".cache" / "azurite"
 AZURITE_BIN = AZURITE_DIR / "node_modules" / ".bin" / "azurite-blob"
 AZURITE_PACKAGE = "azurite@3"
-INSTALL_TIMEOUT_S = 600.0
+INSTALL_TIMEOUT_S = 240.0  # inside pytest-timeout's 300 s per test
 START_TIMEOUT_S = 90.0
 
 # Azurite's documented development account (public, well-known; not a secret).
