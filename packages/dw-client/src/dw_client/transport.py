@@ -220,16 +220,13 @@ class Transport:
                 except httpx.TransportError as exc:
                     unsent = isinstance(exc, _UNSENT_ERRORS)
                     can_repeat = unsent or retry is Retry.SAFE
-                    is_timeout = isinstance(exc, httpx.TimeoutException)
-                    if (
-                        can_repeat
-                        and attempt < policy.max_attempts
-                        and policy.is_retryable(exc)
-                        and (retry_timeouts or not is_timeout or unsent)
-                    ):
+                    transient = _is_transient(policy, exc)
+                    if isinstance(exc, httpx.TimeoutException) and not (retry_timeouts or unsent):
+                        raise
+                    if transient and can_repeat and attempt < policy.max_attempts:
                         await asyncio.sleep(policy.retry_delay_seconds(attempt - 1))
                         continue
-                    if not can_repeat and policy.max_attempts > 1 and policy.is_retryable(exc):
+                    if transient and not can_repeat and policy.max_attempts > 1:
                         raise RequestOutcomeUnknown(
                             f"{method} {template} failed with {type(exc).__name__} ({exc}) after the request "
                             "may have reached the server; it was not retried because repeating it could "
@@ -275,6 +272,20 @@ class Transport:
             self.metrics.record(CLIENT_REQUEST_DURATION_SECONDS, time.perf_counter() - started, tags)
         except Exception:
             pass
+
+
+def _is_transient(policy: TransportRetryPolicy, exc: httpx.TransportError) -> bool:
+    """Whether a transport failure may go away on a new attempt.
+
+    The policy's own classifiers decide first; then timeouts, network errors and a peer that
+    closed the connection mid-exchange (``RemoteProtocolError``) count as transient, while local
+    protocol misuse, proxy and unsupported-scheme errors do not.
+    """
+    for classify in policy.classifiers:
+        verdict = classify(exc)
+        if verdict is not None:
+            return verdict
+    return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
 
 
 def _has_request(exc: httpx.TransportError) -> bool:
