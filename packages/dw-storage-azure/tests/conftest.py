@@ -5,6 +5,7 @@ Azurite is installed once into ``<repo>/.cache/azurite`` with npm when it is not
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import shutil
 import socket
@@ -12,7 +13,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ AZURITE_BIN = AZURITE_DIR / "node_modules" / ".bin" / "azurite-blob"
 AZURITE_PACKAGE = "azurite@3"
 INSTALL_TIMEOUT_S = 240.0  # inside pytest-timeout's 300 s per test
 START_TIMEOUT_S = 90.0
+START_ATTEMPTS = 3
 
 # Azurite's documented development account (public, well-known; not a secret).
 DEV_ACCOUNT = "devstoreaccount1"
@@ -55,47 +57,65 @@ def _ensure_azurite() -> pathlib.Path:
     return AZURITE_BIN
 
 
+@contextlib.contextmanager
+def _serve(name: str, command_for: Callable[[int], list[str]], probe: Callable[[int], str]) -> Iterator[int]:
+    """Run ``command_for(port)`` on a free port until ``probe(port)`` answers; stop it on exit.
+
+    A port taken between choosing and binding makes the emulator exit; then another port is tried.
+    """
+    failures: list[str] = []
+    for _ in range(START_ATTEMPTS):
+        port = _free_port()
+        with tempfile.TemporaryFile() as log:
+            proc = subprocess.Popen(command_for(port), stdout=log, stderr=subprocess.STDOUT)
+            try:
+                deadline = time.monotonic() + START_TIMEOUT_S
+                while proc.poll() is None:
+                    try:
+                        if httpx.get(probe(port), timeout=2.0).status_code < 500:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"{name} did not answer on port {port} within {START_TIMEOUT_S} s")
+                    time.sleep(0.1)
+                else:
+                    log.seek(0)
+                    failures.append(f"exit {proc.returncode}: {log.read().decode(errors='replace')[-2000:]}")
+                    continue
+                yield port
+                return
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    pytest.fail(f"{name} did not start: {failures}")
+
+
 @pytest.fixture(scope="session")
 def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = _ensure_azurite()
-    port = _free_port()
-    location = tmp_path_factory.mktemp("azurite")
-    endpoint = f"http://127.0.0.1:{port}/{DEV_ACCOUNT}"
-    command = [
-        str(binary),
-        "--blobHost", "127.0.0.1",
-        "--blobPort", str(port),
-        "--location", str(location),
-        "--skipApiVersionCheck",
-        "--loose",
-        "--disableTelemetry",
-        "--silent",
-    ]  # fmt: skip
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    output = log.read().decode(errors="replace")
-                    pytest.fail(f"Azurite exited with {proc.returncode}: {output}")
-                try:
-                    if httpx.get(f"{endpoint}?comp=list", timeout=2.0).status_code < 500:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"Azurite did not answer on {endpoint} within {START_TIMEOUT_S} s")
-                time.sleep(0.1)
-            yield endpoint
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+
+    def command(port: int) -> list[str]:
+        return [
+            str(binary),
+            "--blobHost", "127.0.0.1",
+            "--blobPort", str(port),
+            "--location", str(tmp_path_factory.mktemp("azurite")),
+            "--skipApiVersionCheck",
+            "--loose",
+            "--disableTelemetry",
+            "--silent",
+        ]  # fmt: skip
+
+    def probe(port: int) -> str:
+        return f"http://127.0.0.1:{port}/{DEV_ACCOUNT}?comp=list"
+
+    with _serve("Azurite", command, probe) as port:
+        yield f"http://127.0.0.1:{port}/{DEV_ACCOUNT}"
 
 
 @pytest.fixture(scope="session")
