@@ -89,7 +89,7 @@ class FaultProxy:
                     await asyncio.wait_for(reader.read(1), float(plan.split(":")[1]))
                 return
             if plan.startswith("status:"):
-                _, status, retry_after = (plan.split(":") + [""])[:3]
+                _, status, retry_after = [*plan.split(":"), ""][:3]
                 body = json.dumps({"reason": "proxy_fault", "message": "injected"}).encode()
                 extra = f"Retry-After: {retry_after}\r\n" if retry_after else ""
                 writer.write(
