@@ -39,6 +39,9 @@ class ServerConfig:
     worker_protocol_version: str = "1.8"
     default_namespace: str = "default"
     default_retention_days: int = 30
+    #: also delete expired closed runs from the scheduler every this many seconds; None (default)
+    #: prunes like the real server: inline on worker heartbeats and via the system retention pass
+    retention_sweep_seconds: float | None = None
     server_id: str = "dw-devserver"
 
     def __post_init__(self) -> None:

@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dw_devserver.engine")
 
-#: how often (server clock) closed runs past their namespace retention are deleted
-RETENTION_INTERVAL = 3600.0
-
 
 def _clean(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if v is not None}
@@ -1090,8 +1087,9 @@ class Engine:
     def tick(self, now: float) -> float | None:
         """Fire due timers, expire workflow-task leases, enforce run deadlines and activity timeouts."""
         self._release_delayed(now)
-        if now >= self._next_retention:
-            self._next_retention = now + RETENTION_INTERVAL
+        sweep = self.rt.config.retention_sweep_seconds
+        if sweep is not None and now >= self._next_retention:
+            self._next_retention = now + sweep
             for ns in self.store.all("SELECT name FROM namespaces"):
                 self.prune_expired_runs(ns["name"], limit=500)
         self._fire_timers(now)
