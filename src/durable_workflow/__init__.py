@@ -1,15 +1,272 @@
 """Durable Workflow Python SDK.
 
 The facade over the ``dw-*`` packages: the public API users already know
-(``from durable_workflow import Client, Worker, workflow, activity``) re-exported
-from the packages that implement it.
+(``from durable_workflow import Client, Worker, workflow, activity``) re-exported from the
+packages that implement it. Nothing is implemented here.
 """
 
+from __future__ import annotations
+
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+# Submodules are attributes of the package after ``import durable_workflow`` (the README of the
+# published SDK relies on ``from durable_workflow import serializer``).
+from durable_workflow import (
+    activity,
+    client,
+    errors,
+    external_storage,
+    interceptors,
+    metrics,
+    retry_policy,
+    serializer,
+    sync,
+    testing,
+    worker,
+    workflow,
+)
+from durable_workflow.activity import ActivityContext, ActivityInfo
+from durable_workflow.client import (
+    BridgeAdapterOutcome,
+    Client,
+    NamespaceDescription,
+    NamespaceList,
+    ScheduleAction,
+    ScheduleBackfillResult,
+    ScheduleDescription,
+    ScheduleHandle,
+    ScheduleHistoryEvent,
+    ScheduleHistoryPage,
+    ScheduleList,
+    ScheduleSpec,
+    ScheduleTriggerResult,
+    SearchAttributeList,
+    StandaloneActivityExecution,
+    StandaloneActivityHandle,
+    StandaloneActivityList,
+    StoragePayloadTestResult,
+    StorageTestResult,
+    TaskQueueAdmission,
+    TaskQueueBuildIdCohort,
+    TaskQueueBuildIdRollout,
+    TaskQueueBuildIdRolloutState,
+    TaskQueueDescription,
+    TaskQueueList,
+    TaskQueueQueryAdmission,
+    TaskQueueTaskAdmission,
+    WorkflowCommandResult,
+    WorkflowExecution,
+    WorkflowHandle,
+    WorkflowList,
+    WorkflowRun,
+    WorkflowRunList,
+)
+from durable_workflow.errors import (
+    ActivityCancelled,
+    ActivityFailed,
+    ChildWorkflowCancelled,
+    ChildWorkflowFailed,
+    ChildWorkflowTerminated,
+    DurableWorkflowError,
+    InvalidArgument,
+    NamespaceNotFound,
+    NonDeterministicReplayError,
+    NonRetryableError,
+    QueryFailed,
+    ScheduleAlreadyExists,
+    ScheduleNotFound,
+    ServerError,
+    SignalFailed,
+    Unauthorized,
+    UpdateRejected,
+    WorkflowAlreadyStarted,
+    WorkflowCancelled,
+    WorkflowFailed,
+    WorkflowNotFound,
+    WorkflowPayloadDecodeError,
+    WorkflowTerminated,
+)
+from durable_workflow.external_storage import (
+    EXTERNAL_PAYLOAD_REFERENCE_SCHEMA,
+    ExternalPayloadCache,
+    ExternalPayloadIntegrityError,
+    ExternalPayloadReference,
+    ExternalPayloadStoragePolicy,
+    ExternalStorageDriver,
+    LocalFilesystemExternalStorage,
+    delete_external_payload,
+    external_storage_driver_from_policy,
+    fetch_external_payload,
+    store_external_payload,
+)
+from durable_workflow.interceptors import (
+    ActivityHandler,
+    ActivityInterceptorContext,
+    PassthroughWorkerInterceptor,
+    QueryTaskHandler,
+    QueryTaskInterceptorContext,
+    WorkerInterceptor,
+    WorkflowTaskHandler,
+    WorkflowTaskInterceptorContext,
+)
+from durable_workflow.metrics import InMemoryMetrics, MetricsRecorder, NoopMetrics
+from durable_workflow.retry_policy import RetryPolicy, TransportRetryPolicy
+from durable_workflow.serializer import (
+    PayloadSizeWarningConfig,
+    PayloadSizeWarningContext,
+    external_storage_envelope,
+    to_avro_payload_value,
+    to_avro_payload_values,
+)
+from durable_workflow.worker import Worker
+from durable_workflow.workflow import (
+    ActivityRetryPolicy,
+    ChildWorkflowRetryPolicy,
+    ContinueAsNew,
+    Replayer,
+    ReplayOutcome,
+    StartChildWorkflow,
+    replay,
+)
+
+if TYPE_CHECKING:
+    from durable_workflow.external_storage import (
+        AzureBlobExternalStorage,
+        GCSExternalStorage,
+        S3ExternalStorage,
+    )
+    from durable_workflow.metrics import PrometheusMetrics
 
 try:
     __version__ = version("durable-workflow")
 except PackageNotFoundError:  # running from a source tree without metadata
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+# Names whose classes live in optional plugin distributions (extras s3, gcs, azure, prometheus):
+# resolved on first use so a default install imports without them.
+_OPTIONAL_NAMES = {
+    "AzureBlobExternalStorage": external_storage,
+    "GCSExternalStorage": external_storage,
+    "S3ExternalStorage": external_storage,
+    "PrometheusMetrics": metrics,
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Resolve the plugin-provided classes lazily (``ImportError`` names the extra to install)."""
+    module = _OPTIONAL_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(module, name)
+
+
+__all__ = [
+    "EXTERNAL_PAYLOAD_REFERENCE_SCHEMA",
+    "ActivityCancelled",
+    "ActivityContext",
+    "ActivityFailed",
+    "ActivityHandler",
+    "ActivityInfo",
+    "ActivityInterceptorContext",
+    "ActivityRetryPolicy",
+    "AzureBlobExternalStorage",
+    "BridgeAdapterOutcome",
+    "ChildWorkflowCancelled",
+    "ChildWorkflowFailed",
+    "ChildWorkflowRetryPolicy",
+    "ChildWorkflowTerminated",
+    "Client",
+    "ContinueAsNew",
+    "DurableWorkflowError",
+    "ExternalPayloadCache",
+    "ExternalPayloadIntegrityError",
+    "ExternalPayloadReference",
+    "ExternalPayloadStoragePolicy",
+    "ExternalStorageDriver",
+    "GCSExternalStorage",
+    "InMemoryMetrics",
+    "InvalidArgument",
+    "LocalFilesystemExternalStorage",
+    "MetricsRecorder",
+    "NamespaceDescription",
+    "NamespaceList",
+    "NamespaceNotFound",
+    "NonDeterministicReplayError",
+    "NonRetryableError",
+    "NoopMetrics",
+    "PassthroughWorkerInterceptor",
+    "PayloadSizeWarningConfig",
+    "PayloadSizeWarningContext",
+    "PrometheusMetrics",
+    "QueryFailed",
+    "QueryTaskHandler",
+    "QueryTaskInterceptorContext",
+    "ReplayOutcome",
+    "Replayer",
+    "RetryPolicy",
+    "S3ExternalStorage",
+    "ScheduleAction",
+    "ScheduleAlreadyExists",
+    "ScheduleBackfillResult",
+    "ScheduleDescription",
+    "ScheduleHandle",
+    "ScheduleHistoryEvent",
+    "ScheduleHistoryPage",
+    "ScheduleList",
+    "ScheduleNotFound",
+    "ScheduleSpec",
+    "ScheduleTriggerResult",
+    "SearchAttributeList",
+    "ServerError",
+    "SignalFailed",
+    "StandaloneActivityExecution",
+    "StandaloneActivityHandle",
+    "StandaloneActivityList",
+    "StartChildWorkflow",
+    "StoragePayloadTestResult",
+    "StorageTestResult",
+    "TaskQueueAdmission",
+    "TaskQueueBuildIdCohort",
+    "TaskQueueBuildIdRollout",
+    "TaskQueueBuildIdRolloutState",
+    "TaskQueueDescription",
+    "TaskQueueList",
+    "TaskQueueQueryAdmission",
+    "TaskQueueTaskAdmission",
+    "TransportRetryPolicy",
+    "Unauthorized",
+    "UpdateRejected",
+    "Worker",
+    "WorkerInterceptor",
+    "WorkflowAlreadyStarted",
+    "WorkflowCancelled",
+    "WorkflowCommandResult",
+    "WorkflowExecution",
+    "WorkflowFailed",
+    "WorkflowHandle",
+    "WorkflowList",
+    "WorkflowNotFound",
+    "WorkflowPayloadDecodeError",
+    "WorkflowRun",
+    "WorkflowRunList",
+    "WorkflowTaskHandler",
+    "WorkflowTaskInterceptorContext",
+    "WorkflowTerminated",
+    "__version__",
+    "activity",
+    "delete_external_payload",
+    "external_storage_driver_from_policy",
+    "external_storage_envelope",
+    "fetch_external_payload",
+    "replay",
+    "store_external_payload",
+    "sync",
+    "testing",
+    "to_avro_payload_value",
+    "to_avro_payload_values",
+    "workflow",
+]
+
+# Imported for their side effect of being package attributes; listed so linters see them used.
+_SUBMODULES = (client, errors, external_storage, interceptors, metrics, retry_policy, serializer, worker)
