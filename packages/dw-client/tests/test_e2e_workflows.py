@@ -296,3 +296,15 @@ async def test_repair_and_archive_return_command_results(client: Client) -> None
     assert archived.outcome == "archived"
     again = await client.archive_workflow("ra-1")
     assert again.outcome == "archive_not_needed"
+
+
+async def test_result_follows_continue_as_new_from_a_pinned_run(client: Client) -> None:
+    handle = await client.start_workflow(workflow_type="t", task_queue=QUEUE, workflow_id="can-1", input=[1])
+    first_run = handle.run_id
+    await _finish(client, [{"type": "continue_as_new", "arguments": serializer.envelope([2])}])
+    task = await _finish(client, _complete("final"))
+    assert task["run_id"] != first_run
+    assert await handle.result(timeout=10) == "final"
+    runs = await client.list_workflow_runs("can-1")
+    assert [run.run_id for run in runs.runs] == [first_run, task["run_id"]]
+    assert runs.runs[0].closed_reason == "continued"
