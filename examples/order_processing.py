@@ -10,11 +10,8 @@ runs a worker, drives one order through and prints a summary.
 
 import asyncio
 
-from dw_devserver import DevServer
-
-from durable_workflow import activity, workflow
-from durable_workflow.client import Client
-from durable_workflow.worker import Worker
+from durable_workflow import Client, Worker, activity, workflow
+from durable_workflow.devserver import DevServer
 from durable_workflow.workflow import ActivityRetryPolicy
 
 TASK_QUEUE = "orders"

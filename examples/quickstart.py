@@ -7,11 +7,8 @@ Run it with ``python examples/quickstart.py`` (or ``python3 tools/dev.py quickst
 
 import asyncio
 
-from dw_devserver import DevServer
-
-from durable_workflow import activity, workflow
-from durable_workflow.client import Client
-from durable_workflow.worker import Worker
+from durable_workflow import Client, Worker, activity, workflow
+from durable_workflow.devserver import DevServer
 
 
 @activity.defn(name="greet")
