@@ -6,7 +6,8 @@ outside events (completions in random order, signals arriving during tasks, incl
 task is being processed). The run is executed task by task with a cached state against the
 simulated server; then the finished history is replayed in a fresh state and, for every split
 point k, as apply(h[:k]) -> commands() -> apply(h[k:]). All must give the same commands, the same
-result and the same workflow state.
+result and the same workflow state (the log includes ctx.now() and ctx.uuid4() at every step).
+Splits start after WorkflowStarted: no workflow task carries less history than that.
 """
 
 from __future__ import annotations
@@ -30,18 +31,21 @@ class Program:
     def __init__(self) -> None:
         self.signals = 0
         self.log: list[Any] = []
+        self.ctx: WorkflowContext | None = None
 
     @workflow.signal("poke")
     def poke(self, label: str) -> None:
         self.signals += 1
-        self.log.append(["signal", label])
+        self.log.append(["signal", label, self.ctx.now().isoformat() if self.ctx else None])
 
     @workflow.query("log")
     def get_log(self) -> list[Any]:
         return self.log
 
     def run(self, ctx: WorkflowContext, program: list[list[Any]]) -> Any:
+        self.ctx = ctx
         for index, op in enumerate(program):
+            self.log.append(["now", index, ctx.now().isoformat(), str(ctx.uuid4())])
             kind = op[0]
             if kind == "act":
                 value = yield ctx.schedule_activity(f"act-{op[1]}", [index])
@@ -187,7 +191,8 @@ def test_full_and_incremental_replay_agree_at_every_split(
     assert full.commands() == [terminal]
     assert full.instance.log == live.instance.log
 
-    for split in range(len(history) + 1):
+    # Every task's history holds at least StartAccepted + WorkflowStarted (they carry the start time).
+    for split in range(2, len(history) + 1):
         state = WorkflowRunState(
             Program, workflow_id="wf-p", run_id="run-p", start_input=[program], payload_codec="avro"
         )

@@ -875,8 +875,9 @@ class WorkflowRunState:
             if payload.get(key) is not None:
                 raw = payload.get(key)
                 break
+        # Signals do not move ctx.now(): one recorded while a side effect awaits its record is applied
+        # later, and the code in between must see the same time on every path.
         args = self._receiver_args(raw, self._codec_of(payload), "signal", name, event.get("id"))
-        self._advance_clock(event)
         receiver = _Receiver(name, args, self._event_index)
         if self._pending is not None:
             self._deferred.append(receiver)
