@@ -741,3 +741,39 @@ def test_wait_timeout_timer_without_timer_kind_still_times_the_wait_out() -> Non
     sim._append("TimerFired", {"sequence": wait.number})  # a server that omits timer_kind
     task(state, sim)
     assert result_of(sim) == [True, False, 0]
+
+
+@workflow.defn(name="engine.pending-mix")
+class PendingMix:
+    def __init__(self) -> None:
+        self.pokes = 0
+
+    @workflow.signal("poke")
+    def poke(self) -> None:
+        self.pokes += 1
+
+    def run(self, ctx: WorkflowContext) -> Any:
+        done = yield [
+            ctx.schedule_activity("a", []),
+            ctx.start_timer(30),
+            ctx.start_child_workflow("kid", []),
+        ]
+        return [done, self.pokes]
+
+
+def test_signals_while_activity_timer_and_child_run_send_nothing_twice() -> None:
+    sim = HistorySimulator(workflow_type="engine.pending-mix")
+    state = new_state(PendingMix)
+    first = task(state, sim)
+    assert [c["type"] for c in first] == ["schedule_activity", "start_timer", "start_child_workflow"]
+    for _ in range(3):
+        sim.signal("poke")
+        assert [c["change_id"] for c in task(state, sim)] == [NOOP_MARKER_CHANGE_ID]
+    scheduled = [e["event_type"] for e in sim.events if e["event_type"].endswith("Scheduled")]
+    assert scheduled == ["ActivityScheduled", "TimerScheduled", "ChildWorkflowScheduled"]
+    activity, timer, child = sim.steps()
+    sim.complete_activity(activity.number, 1)
+    sim.fire_timer(timer.number)
+    sim.complete_child(child.number, 2)
+    task(state, sim)
+    assert result_of(sim) == [[1, None, 2], 3]
