@@ -810,3 +810,16 @@ async def test_retention_prunes_closed_runs_on_worker_heartbeat(dev: DevServer, 
     gone = await api.get("/workflows/old")
     assert gone.status_code == 404
     assert dev.runtime.store.one("SELECT COUNT(*) AS n FROM history_events")["n"] == 0
+
+
+async def test_idle_until_reports_the_next_due_work(dev: DevServer, api: Http, wp: Http) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    assert dev.runtime.engine.idle_until() is None  # nothing scheduled at all
+    await started(api)
+    assert dev.runtime.engine.idle_until() is None  # a task is ready: not idle
+    task = await w.poll()
+    assert task is not None and dev.runtime.engine.idle_until() is None  # leased
+    await w.complete(task, {"type": "start_timer", "delay_seconds": 120})
+    due = dev.runtime.engine.idle_until()
+    assert due is not None and due == dev.runtime.clock.now() + 120

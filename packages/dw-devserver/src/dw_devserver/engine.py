@@ -1251,6 +1251,33 @@ class Engine:
                     failure={"message": message, "timeout_kind": kind},
                 )
 
+    def idle_until(self) -> float | None:
+        """When nothing can progress without time passing: the next time work comes due.
+
+        None while a task is leased or ready, or an activity runs or is ready, or when nothing at
+        all is scheduled. Timeouts and run deadlines do not count as work (a test skipping to
+        "the next thing" should not time its own workflows out). For time-skipping test harnesses.
+        """
+        now = self.now()
+        busy = self.store.one(
+            "SELECT 1 AS busy WHERE EXISTS (SELECT 1 FROM workflow_tasks WHERE status = 'leased'"
+            " OR (status = 'ready' AND available_at <= ?))"
+            " OR EXISTS (SELECT 1 FROM activity_executions WHERE status = 'running'"
+            " OR (status = 'scheduled' AND available_at <= ?))",
+            (now, now),
+        )
+        if busy is not None:
+            return None
+        candidates = [
+            self.store.one("SELECT MIN(fire_at) AS t FROM timers WHERE status = 'pending'"),
+            self.store.one("SELECT MIN(available_at) AS t FROM workflow_tasks WHERE status = 'ready'"),
+            self.store.one(
+                "SELECT MIN(available_at) AS t FROM activity_executions WHERE status = 'scheduled'"
+            ),
+        ]
+        times = [row["t"] for row in candidates if row is not None and row["t"] is not None]
+        return min(times) if times else None
+
     # ------------------------------------------------------------------ retention
 
     def prune_expired_runs(
