@@ -82,8 +82,14 @@ def test_an_unclosed_client_ends_its_thread_when_collected(server_url: str) -> N
 
 
 async def test_refuses_to_block_a_running_event_loop(server_url: str) -> None:
-    with pytest.raises(RuntimeError, match="async"):
-        Client(server_url)
+    client = Client(server_url)
+    try:
+        with pytest.raises(RuntimeError, match="async"):
+            client.health()
+        with pytest.raises(RuntimeError, match="async"):
+            client.get_workflow_handle("w").describe()
+    finally:
+        client.close()
 
 
 def test_calls_inside_an_event_loop_are_refused(server_url: str) -> None:

@@ -117,6 +117,15 @@ def _refuse_inside_event_loop() -> None:
     )
 
 
+def _run_blocking(runner: LoopThread, coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        _refuse_inside_event_loop()
+    except RuntimeError:
+        coro.close()
+        raise
+    return runner.run(coro)
+
+
 def _runner_for(async_client: AsyncClient, runner: LoopThread | None) -> LoopThread:
     found = runner or _RUNNERS.get(async_client)
     if found is None:
@@ -175,8 +184,7 @@ class SyncWorkflowHandle:
         return self._handle
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        _refuse_inside_event_loop()
-        return self._runner.run(coro)
+        return _run_blocking(self._runner, coro)
 
     def result(self, *, poll_interval: float = 0.5, timeout: float = 30.0) -> Any:
         """Wait for the workflow to close and return its result."""
@@ -268,8 +276,7 @@ class SyncScheduleHandle:
         return self._handle
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        _refuse_inside_event_loop()
-        return self._runner.run(coro)
+        return _run_blocking(self._runner, coro)
 
     def describe(self) -> ScheduleDescription:
         """The schedule's definition, state and counters."""
@@ -389,8 +396,7 @@ class SyncStandaloneActivityHandle:
         return self._handle
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        _refuse_inside_event_loop()
-        return self._runner.run(coro)
+        return _run_blocking(self._runner, coro)
 
     def describe(self) -> StandaloneActivityExecution:
         """The activity's state and result."""
@@ -413,8 +419,8 @@ class Client:
     """Blocking client with the same operations as the async ``Client``.
 
     Use it as ``with Client(url) as client: ...`` or call ``close()``. Calls may be made from any
-    thread, any number of times; calling from inside a running event loop raises ``RuntimeError``
-    (use the async client there).
+    thread, any number of times; a call made from inside a running event loop raises
+    ``RuntimeError`` rather than block that loop (use the async client there).
     """
 
     def __init__(
@@ -435,7 +441,6 @@ class Client:
         external_storage_threshold_bytes: int | None = None,
         external_storage_cache: ExternalPayloadCache | None = None,
     ) -> None:
-        _refuse_inside_event_loop()
         runner = LoopThread()
 
         async def build() -> AsyncClient:
@@ -511,8 +516,7 @@ class Client:
         self.close()
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        _refuse_inside_event_loop()
-        return self._runner.run(coro)
+        return _run_blocking(self._runner, coro)
 
     # -- handles ----------------------------------------------------------------------------------
 
