@@ -919,18 +919,19 @@ class WorkflowRunState:
         update_id = payload.get("update_id")
         name = payload.get("update_name")
         if isinstance(update_id, str) and update_id in self._updates_applied_live:
-            self._updates_applied_live.discard(update_id)
-        elif self._terminal is None:
+            self._updates_applied_live.discard(update_id)  # its handler already ran in the update task
+        else:
             attribute = self.definition.updates.get(name) if isinstance(name, str) else None
             if attribute is None:
-                self._finish(
-                    FailWorkflow(
-                        message=(
-                            f"unknown update {name!r} in history: no @workflow.update handler has that name"
-                        ),
-                        exception_type="TypeError",
+                if self._terminal is None:
+                    self._finish(
+                        FailWorkflow(
+                            message=(
+                                f"unknown update {name!r} in history: no @workflow.update handler has that name"
+                            ),
+                            exception_type="TypeError",
+                        )
                     )
-                )
                 return
             args = self._receiver_args(
                 payload.get("arguments"), self._codec_of(payload), "update", str(name), event.get("id")
@@ -938,7 +939,8 @@ class WorkflowRunState:
             try:
                 getattr(self.instance, attribute)(*args)
             except Exception as exc:
-                self._finish(_failure_from(exc))
+                if self._terminal is None:
+                    self._finish(_failure_from(exc))
                 return
         wait = self._blocked_on
         if isinstance(wait, _Wait) and not wait.resolved and self._evaluate(wait.command):
