@@ -927,7 +927,8 @@ class WorkflowRunState:
                     self._finish(
                         FailWorkflow(
                             message=(
-                                f"unknown update {name!r} in history: no @workflow.update handler has that name"
+                                f"unknown update {name!r} in history: "
+                                "no @workflow.update handler has that name"
                             ),
                             exception_type="TypeError",
                         )
