@@ -6,17 +6,7 @@ import dw_client
 import dw_client.sync
 
 # public-api.md §2, row ``.client`` (33 names), plus the client-module-only worker roster types.
-PUBLISHED_CLIENT_NAMES = """
-BridgeAdapterOutcome Client NamespaceDescription NamespaceList ScheduleAction ScheduleBackfillResult
-ScheduleDescription ScheduleHandle ScheduleHistoryEvent ScheduleHistoryPage ScheduleList ScheduleSpec
-ScheduleTriggerResult SearchAttributeList StandaloneActivityExecution StandaloneActivityHandle
-StandaloneActivityList StoragePayloadTestResult StorageTestResult TaskQueueAdmission TaskQueueBuildIdCohort
-TaskQueueBuildIdRollout TaskQueueBuildIdRolloutState TaskQueueDescription TaskQueueList
-TaskQueueQueryAdmission TaskQueueTaskAdmission WorkflowCommandResult WorkflowExecution WorkflowHandle
-WorkflowList WorkflowRun WorkflowRunList WorkerDescription WorkerList
-PROTOCOL_VERSION CONTROL_PLANE_VERSION CONTROL_PLANE_REQUEST_CONTRACT_SCHEMA
-CONTROL_PLANE_REQUEST_CONTRACT_VERSION DEFAULT_SDK_VERSION
-""".split()
+PUBLISHED_CLIENT_NAMES = ["BridgeAdapterOutcome", "Client", "NamespaceDescription", "NamespaceList", "ScheduleAction", "ScheduleBackfillResult", "ScheduleDescription", "ScheduleHandle", "ScheduleHistoryEvent", "ScheduleHistoryPage", "ScheduleList", "ScheduleSpec", "ScheduleTriggerResult", "SearchAttributeList", "StandaloneActivityExecution", "StandaloneActivityHandle", "StandaloneActivityList", "StoragePayloadTestResult", "StorageTestResult", "TaskQueueAdmission", "TaskQueueBuildIdCohort", "TaskQueueBuildIdRollout", "TaskQueueBuildIdRolloutState", "TaskQueueDescription", "TaskQueueList", "TaskQueueQueryAdmission", "TaskQueueTaskAdmission", "WorkflowCommandResult", "WorkflowExecution", "WorkflowHandle", "WorkflowList", "WorkflowRun", "WorkflowRunList", "WorkerDescription", "WorkerList", "PROTOCOL_VERSION", "CONTROL_PLANE_VERSION", "CONTROL_PLANE_REQUEST_CONTRACT_SCHEMA", "CONTROL_PLANE_REQUEST_CONTRACT_VERSION", "DEFAULT_SDK_VERSION"]
 
 
 def test_client_facade_reexports_the_implementation() -> None:
