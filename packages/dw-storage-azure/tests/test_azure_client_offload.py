@@ -61,6 +61,7 @@ async def test_large_workflow_input_goes_to_azure_blob_and_comes_back_verified(
             assert (await client.describe_workflow("wf-small")).input == ["tiny"]
 
             # A changed object is caught on read, not handed to the application.
+            assert client.external_storage_cache is not None  # the client always keeps one
             client.external_storage_cache.clear()
             body = container_client.download_blob(key).readall()
             container_client.upload_blob(key, bytes([body[0] ^ 1]) + body[1:], overwrite=True)

@@ -58,6 +58,7 @@ async def test_large_workflow_input_goes_to_gcs_and_comes_back_verified(gcs_clie
             assert (await client.describe_workflow("wf-small")).input == ["tiny"]
 
             # A changed object is caught on read, not handed to the application.
+            assert client.external_storage_cache is not None  # the client always keeps one
             client.external_storage_cache.clear()
             blob = gcs_client.bucket(bucket).blob(key)
             body = blob.download_as_bytes()

@@ -58,6 +58,7 @@ async def test_large_workflow_input_goes_to_s3_and_comes_back_verified(s3_client
             assert (await client.describe_workflow("wf-small")).input == ["tiny"]
 
             # A changed object is caught on read, not handed to the application.
+            assert client.external_storage_cache is not None  # the client always keeps one
             client.external_storage_cache.clear()
             body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
             s3_client.put_object(Bucket=bucket, Key=key, Body=bytes([body[0] ^ 1]) + body[1:])
