@@ -6,7 +6,48 @@ import dw_client
 import dw_client.sync
 
 # public-api.md §2, row ``.client`` (33 names), plus the client-module-only worker roster types.
-PUBLISHED_CLIENT_NAMES = ["BridgeAdapterOutcome", "Client", "NamespaceDescription", "NamespaceList", "ScheduleAction", "ScheduleBackfillResult", "ScheduleDescription", "ScheduleHandle", "ScheduleHistoryEvent", "ScheduleHistoryPage", "ScheduleList", "ScheduleSpec", "ScheduleTriggerResult", "SearchAttributeList", "StandaloneActivityExecution", "StandaloneActivityHandle", "StandaloneActivityList", "StoragePayloadTestResult", "StorageTestResult", "TaskQueueAdmission", "TaskQueueBuildIdCohort", "TaskQueueBuildIdRollout", "TaskQueueBuildIdRolloutState", "TaskQueueDescription", "TaskQueueList", "TaskQueueQueryAdmission", "TaskQueueTaskAdmission", "WorkflowCommandResult", "WorkflowExecution", "WorkflowHandle", "WorkflowList", "WorkflowRun", "WorkflowRunList", "WorkerDescription", "WorkerList", "PROTOCOL_VERSION", "CONTROL_PLANE_VERSION", "CONTROL_PLANE_REQUEST_CONTRACT_SCHEMA", "CONTROL_PLANE_REQUEST_CONTRACT_VERSION", "DEFAULT_SDK_VERSION"]
+PUBLISHED_CLIENT_NAMES = [
+    "BridgeAdapterOutcome",
+    "Client",
+    "NamespaceDescription",
+    "NamespaceList",
+    "ScheduleAction",
+    "ScheduleBackfillResult",
+    "ScheduleDescription",
+    "ScheduleHandle",
+    "ScheduleHistoryEvent",
+    "ScheduleHistoryPage",
+    "ScheduleList",
+    "ScheduleSpec",
+    "ScheduleTriggerResult",
+    "SearchAttributeList",
+    "StandaloneActivityExecution",
+    "StandaloneActivityHandle",
+    "StandaloneActivityList",
+    "StoragePayloadTestResult",
+    "StorageTestResult",
+    "TaskQueueAdmission",
+    "TaskQueueBuildIdCohort",
+    "TaskQueueBuildIdRollout",
+    "TaskQueueBuildIdRolloutState",
+    "TaskQueueDescription",
+    "TaskQueueList",
+    "TaskQueueQueryAdmission",
+    "TaskQueueTaskAdmission",
+    "WorkflowCommandResult",
+    "WorkflowExecution",
+    "WorkflowHandle",
+    "WorkflowList",
+    "WorkflowRun",
+    "WorkflowRunList",
+    "WorkerDescription",
+    "WorkerList",
+    "PROTOCOL_VERSION",
+    "CONTROL_PLANE_VERSION",
+    "CONTROL_PLANE_REQUEST_CONTRACT_SCHEMA",
+    "CONTROL_PLANE_REQUEST_CONTRACT_VERSION",
+    "DEFAULT_SDK_VERSION",
+]
 
 
 def test_client_facade_reexports_the_implementation() -> None:
@@ -17,7 +58,9 @@ def test_client_facade_reexports_the_implementation() -> None:
         assert name in facade.__all__
     assert facade.PROTOCOL_VERSION == "1.1"
     assert facade.CONTROL_PLANE_VERSION == "2"
-    assert facade.CONTROL_PLANE_REQUEST_CONTRACT_SCHEMA == "durable-workflow.v2.control-plane-request.contract"
+    assert (
+        facade.CONTROL_PLANE_REQUEST_CONTRACT_SCHEMA == "durable-workflow.v2.control-plane-request.contract"
+    )
     assert facade.CONTROL_PLANE_REQUEST_CONTRACT_VERSION == 1
 
 
