@@ -24,6 +24,8 @@ from dw_core import serializer
 from dw_core.errors import (
     QueryFailed,
     ServerError,
+    SignalFailed,
+    UpdateRejected,
     WorkflowAlreadyStarted,
     WorkflowCancelled,
     WorkflowFailed,
@@ -308,3 +310,19 @@ async def test_result_follows_continue_as_new_from_a_pinned_run(client: Client) 
     runs = await client.list_workflow_runs("can-1")
     assert [run.run_id for run in runs.runs] == [first_run, task["run_id"]]
     assert runs.runs[0].closed_reason == "continued"
+
+
+async def test_receiver_errors_from_the_server_are_typed() -> None:
+    async with DevServer.start(long_poll_timeout=2) as server, Client(server.url) as client:
+        handle = await client.start_workflow(workflow_type="t", task_queue="nobody-polls", workflow_id="rx-1")
+        with pytest.raises(QueryFailed) as no_worker:
+            await handle.query("status")
+        assert no_worker.value.status == 409 and no_worker.value.reason == "query_worker_unavailable"
+
+        await handle.terminate(reason="done")
+        with pytest.raises(SignalFailed) as closed_signal:
+            await handle.signal("late", [1])
+        assert closed_signal.value.status == 409 and closed_signal.value.reason == "run_not_active"
+        with pytest.raises(UpdateRejected) as closed_update:
+            await handle.update("late", [1])
+        assert closed_update.value.status == 409
