@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 import json
 from typing import Any
 
@@ -260,3 +262,26 @@ async def test_namespaces_isolate_workflows(dev: DevServer, api: Http) -> None:
     assert "default" not in r.json()["message"]  # the message does not name the owning namespace
     assert (await api.get("/workflows", headers=b)).json()["workflows"] == []
     assert len((await api.get("/workflows")).json()["workflows"]) == 1
+
+
+async def test_history_long_poll_returns_when_an_event_commits() -> None:
+    async with (
+        DevServer.start(long_poll_timeout=20) as dev,
+        httpx.AsyncClient(base_url=dev.url, timeout=30) as c,
+    ):
+        body = {"workflow_id": "lp", "workflow_type": "greeter", "task_queue": "q"}
+        run_id = (await c.post("/api/workflows", json=body, headers=CONTROL)).json()["run_id"]
+        token = base64.b64encode(b"2").decode()  # after the two start events
+        waiting = asyncio.create_task(
+            c.get(
+                f"/api/workflows/lp/runs/{run_id}/history",
+                params={"next_page_token": token, "wait_new_event": "true"},
+                headers=CONTROL,
+            )
+        )
+        await asyncio.sleep(0.1)
+        began = time.monotonic()
+        await c.post("/api/workflows/lp/signal/ping", json={}, headers=CONTROL)
+        page = (await asyncio.wait_for(waiting, 25)).json()
+        assert [e["event_type"] for e in page["events"]] == ["SignalReceived"]
+        assert time.monotonic() - began < 10  # woken by the commit, not by the 20 s timeout

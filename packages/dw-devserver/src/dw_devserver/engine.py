@@ -63,7 +63,7 @@ class Engine:
         self.completion = Completion(self)
         #: waiters for updates (update_id -> event), released when the update closes
         self._update_waiters: dict[str, asyncio.Event] = {}
-        self._closed_waiters: dict[str, asyncio.Event] = {}
+        self._history_waiters: dict[str, asyncio.Event] = {}
         self._last_tick: float | None = None
         self._next_retention = 0.0
 
@@ -108,6 +108,9 @@ class Engine:
         )
         run["last_history_sequence"] = seq
         run["last_progress_at"] = now
+        if run["run_id"] in self._history_waiters:
+            rid = run["run_id"]
+            tx.after_commit(lambda: self._fire_history(rid))
         return seq
 
     def ensure_workflow_task(
@@ -802,17 +805,16 @@ class Engine:
             self._apply_parent_close_policy(tx, run)
             if run["parent_run_id"] and not (status == "failed" and self._retry_child(tx, run, payload)):
                 self._notify_parent(tx, run, status, closed_reason, output, payload)
-        tx.after_commit(lambda: self._fire_closed(rid))
 
-    def closed_event(self, run_id: str) -> asyncio.Event:
-        """Event set once ``run_id`` closes (used by long-polling history readers)."""
-        ev = self._closed_waiters.get(run_id)
+    def history_event(self, run_id: str) -> asyncio.Event:
+        """Event set when the next history event of ``run_id`` commits (history long-polls)."""
+        ev = self._history_waiters.get(run_id)
         if ev is None:
-            ev = self._closed_waiters[run_id] = asyncio.Event()
+            ev = self._history_waiters[run_id] = asyncio.Event()
         return ev
 
-    def _fire_closed(self, run_id: str) -> None:
-        ev = self._closed_waiters.pop(run_id, None)
+    def _fire_history(self, run_id: str) -> None:
+        ev = self._history_waiters.pop(run_id, None)
         if ev is not None:
             ev.set()
 
@@ -1023,7 +1025,6 @@ class Engine:
             }
         wf = tx.one("SELECT run_count FROM workflows WHERE workflow_id = ?", (run["workflow_id"],))
         next_number = int(wf["run_count"]) + 1 if wf else run["run_number"] + 1
-        new_run_id_placeholder = {"value": None}
         self.close_run(
             tx,
             run,
@@ -1057,7 +1058,6 @@ class Engine:
             parent=parent,
             continued_from=run["run_id"],
         )
-        new_run_id_placeholder["value"] = new_run["run_id"]
         # the closing event names the run it continued to
         last = tx.one(
             "SELECT payload FROM history_events WHERE run_id = ? AND sequence = ?",

@@ -300,18 +300,11 @@ async def history(ctx: Ctx) -> Reply:
     after = parse_page_token(token) if token else 0
     wait = (ctx.query.get("wait_new_event") or "").lower() in ("1", "true", "yes")
     if wait and run["last_history_sequence"] <= after and run["status"] not in TERMINAL_STATUSES:
-        ev = ctx.rt.engine.closed_event(run["run_id"])
-        deadline = ctx.rt.config.long_poll_timeout
-        loop = asyncio.get_running_loop()
-        end = loop.time() + deadline
-        while loop.time() < end:
-            row = ctx.rt.store.one(
-                "SELECT last_history_sequence FROM runs WHERE run_id = ?", (run["run_id"],)
+        # park until the run's next event commits (or the long-poll timeout passes)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(
+                ctx.rt.engine.history_event(run["run_id"]).wait(), ctx.rt.config.long_poll_timeout
             )
-            if row is None or row["last_history_sequence"] > after or ev.is_set():
-                break
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(ev.wait(), min(0.05, max(0.0, end - loop.time())))
     rows = ctx.rt.store.all(
         "SELECT * FROM history_events WHERE run_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
         (run["run_id"], after, page_size + 1),
