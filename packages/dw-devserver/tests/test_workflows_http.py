@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 import json
+import time
 from typing import Any
 
 import httpx
