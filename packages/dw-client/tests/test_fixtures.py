@@ -42,6 +42,7 @@ from dw_client import (
     WorkflowRunList,
 )
 from dw_core import serializer
+from dw_core.metrics import CLIENT_REQUESTS, InMemoryMetrics, route_template
 
 # The shared material sits beside the repository root (``../shared``).
 FIXTURES = pathlib.Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "control-plane"
@@ -167,7 +168,8 @@ async def test_fixture_request_and_response(path: pathlib.Path, server: Any, mak
     response = fixture.get("response_body")
     server.reply(200, copy.deepcopy(response) if response is not None else {})
 
-    client: Client = make_client(token="fixture-token")
+    metrics = InMemoryMetrics()
+    client: Client = make_client(token="fixture-token", metrics=metrics)
     try:
         method = getattr(client, method_name)
         result = await method(**sdk.get("args", {}), **sdk.get("kwargs", {}))
@@ -179,6 +181,11 @@ async def test_fixture_request_and_response(path: pathlib.Path, server: Any, mak
     expected_request = fixture["request"]
     assert sent.method == expected_request["method"]
     assert sent.api_path == expected_request["path"]
+
+    # The metrics route tag is the templated path, as dw_core.metrics.route_template would make it.
+    (tags,) = [dict(tags) for (name, tags) in metrics.counters if name == CLIENT_REQUESTS]
+    assert tags["route"] == route_template(sent.raw_path)
+    assert tags["method"] == expected_request["method"] and tags["outcome"] == "ok"
 
     # Headers of the plane the route belongs to.
     worker_plane = expected_request["path"].startswith(WORKER_PLANE_PREFIX)

@@ -29,7 +29,11 @@ class TaskQueueOperations(ClientCore):
     async def describe_task_queue(self, name: str) -> TaskQueueDescription:
         """Backlog, pollers, current leases and admission of one queue."""
         reply = await self._transport.call(
-            "GET", "/task-queues/{name}", path_params={"name": name}, retry=Retry.SAFE, context=_ctx(name)
+            "GET",
+            "/task-queues/{task_queue}",
+            path_params={"task_queue": name},
+            retry=Retry.SAFE,
+            context=_ctx(name),
         )
         return TaskQueueDescription.from_dict(expect_object(reply.body, "invalid_task_queue_response"))
 
@@ -37,8 +41,8 @@ class TaskQueueOperations(ClientCore):
         """Per-build-id worker cohorts of a queue (the unversioned cohort has ``build_id=None``)."""
         reply = await self._transport.call(
             "GET",
-            "/task-queues/{name}/build-ids",
-            path_params={"name": task_queue},
+            "/task-queues/{task_queue}/build-ids",
+            path_params={"task_queue": task_queue},
             retry=Retry.SAFE,
             context=_ctx(task_queue),
         )
@@ -52,8 +56,8 @@ class TaskQueueOperations(ClientCore):
         # drain/resume/promote set a state, so repeating one is harmless.
         reply = await self._transport.call(
             "POST",
-            "/task-queues/{name}/build-ids/" + action,
-            path_params={"name": task_queue},
+            "/task-queues/{task_queue}/build-ids/" + action,
+            path_params={"task_queue": task_queue},
             body={"build_id": build_id},
             retry=Retry.SAFE,
             context=_ctx(task_queue),
