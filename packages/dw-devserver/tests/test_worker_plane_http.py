@@ -823,3 +823,78 @@ async def test_idle_until_reports_the_next_due_work(dev: DevServer, api: Http, w
     await w.complete(task, {"type": "start_timer", "delay_seconds": 120})
     due = dev.runtime.engine.idle_until()
     assert due is not None and due == dev.runtime.clock.now() + 120
+
+
+async def test_activity_and_query_guards(dev: DevServer, api: Http, wp: Http, snap: Any) -> None:
+    w = RawWorker(wp)
+    await w.register()
+    await started(api)
+    task = await w.poll()
+    assert task is not None
+    await w.complete(task, {"type": "schedule_activity", "activity_type": "a"})
+    act = await w.poll("activity")
+    assert act is not None
+    before = snap(dev.runtime)
+    base = f"/worker/activity-tasks/{act['task_id']}"
+    ok = {"activity_attempt_id": act["activity_attempt_id"], "lease_owner": "w1"}
+    cases: list[tuple[str, dict[str, Any], int, str]] = [
+        (f"{base}/complete", {**ok, "activity_attempt_id": "nope"}, 404, "attempt_not_found"),
+        ("/worker/activity-tasks/nope/complete", {**ok, "activity_attempt_id": "nope"}, 404, "task_not_found"),
+        ("/worker/activity-tasks/other/complete", ok, 409, "task_mismatch"),
+        (f"{base}/complete", {**ok, "lease_owner": "thief"}, 409, "lease_owner_mismatch"),
+        (f"{base}/complete", {"lease_owner": "w1"}, 422, "validation_failed"),
+        (f"{base}/complete", {**ok, "result": {"codec": "pickle", "blob": "x"}}, 422, "validation_failed"),
+        (f"{base}/fail", {**ok, "failure": {}}, 422, "validation_failed"),
+        (f"{base}/fail", ok, 422, "validation_failed"),
+        (f"{base}/heartbeat", {**ok, "activity_attempt_id": "nope"}, 404, "attempt_not_found"),
+        ("/worker/query-tasks/nope/complete", {"lease_owner": "w1", "query_task_attempt": 1}, 404,
+         "query_task_not_found"),
+    ]  # fmt: skip
+    for path, body, status, reason in cases:
+        r = await wp.post(path, body)
+        assert r.status_code == status and r.json()["reason"] == reason, (path, body, r.text)
+    assert snap(dev.runtime) == before
+    assert (await w.activity(act, "complete", result=env(1))).status_code == 200
+
+
+async def test_worker_plane_auth_and_namespace() -> None:
+    tokens = {"wk": "worker", "op": "operator"}
+    async with (
+        DevServer.start(role_tokens=tokens, long_poll_timeout=0.2) as dev,
+        httpx.AsyncClient(base_url=dev.url) as c,
+    ):
+        body = {"worker_id": "w", "task_queue": "q", "runtime": "python"}
+        hdr = {"X-Durable-Workflow-Protocol-Version": "1.1"}
+        r = await c.post("/api/worker/register", json=body, headers=hdr)
+        assert (
+            r.status_code == 401
+            and r.json()["reason"] == "unauthorized"
+            and "server_capabilities" in r.json()
+        )
+        r = await c.post("/api/worker/register", json=body, headers={**hdr, "Authorization": "Bearer op"})
+        assert r.status_code == 403 and r.json()["allowed_roles"] == ["worker"]
+        r = await c.post(
+            "/api/worker/register",
+            json=body,
+            headers={**hdr, "Authorization": "Bearer wk", "X-Namespace": "nope"},
+        )
+        assert r.status_code == 404 and r.json()["reason"] == "namespace_not_found"
+        # a missing protocol header wins over an unknown namespace
+        r = await c.post(
+            "/api/worker/register", json=body, headers={"Authorization": "Bearer wk", "X-Namespace": "nope"}
+        )
+        assert r.status_code == 400 and r.json()["reason"] == "missing_protocol_version"
+        assert dev.runtime.store.one("SELECT COUNT(*) AS n FROM workers")["n"] == 0
+        r = await c.post("/api/worker/register", json=body, headers={**hdr, "Authorization": "Bearer wk"})
+        assert r.status_code == 201 and r.headers["X-Durable-Workflow-Protocol-Version"]
+
+
+async def test_signal_and_update_reject_unknown_codecs(dev: DevServer, api: Http, snap: Any) -> None:
+    await started(api)
+    before = snap(dev.runtime)
+    for path in ("/workflows/wf/signal/s", "/workflows/wf/update/u"):
+        r = await api.post(path, {"input": {"codec": "json", "blob": "[1]"}})
+        assert r.status_code == 422 and "input.codec" in r.json()["errors"], r.text
+    r = await api.post("/workflows/wf/signal/" + "x" * 300)
+    assert r.status_code == 422 and "signal_name" in r.json()["errors"]
+    assert snap(dev.runtime) == before
