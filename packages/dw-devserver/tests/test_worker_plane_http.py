@@ -839,7 +839,7 @@ async def test_activity_and_query_guards(dev: DevServer, api: Http, wp: Http, sn
     ok = {"activity_attempt_id": act["activity_attempt_id"], "lease_owner": "w1"}
     cases: list[tuple[str, dict[str, Any], int, str]] = [
         (f"{base}/complete", {**ok, "activity_attempt_id": "nope"}, 404, "attempt_not_found"),
-        ("/worker/activity-tasks/nope/complete", {**ok, "activity_attempt_id": "nope"}, 404, "task_not_found"),
+        ("/worker/activity-tasks/nope/complete", {**ok, "activity_attempt_id": "x"}, 404, "task_not_found"),
         ("/worker/activity-tasks/other/complete", ok, 409, "task_mismatch"),
         (f"{base}/complete", {**ok, "lease_owner": "thief"}, 409, "lease_owner_mismatch"),
         (f"{base}/complete", {"lease_owner": "w1"}, 422, "validation_failed"),
