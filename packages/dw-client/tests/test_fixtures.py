@@ -10,6 +10,7 @@ import contextlib
 import copy
 import dataclasses
 import json
+import os
 import pathlib
 from collections.abc import Callable
 from typing import Any
@@ -44,8 +45,10 @@ from dw_client import (
 from dw_core import serializer
 from dw_core.metrics import CLIENT_REQUESTS, InMemoryMetrics, route_template
 
-# The shared material sits beside the repository root (``../shared``).
-FIXTURES = pathlib.Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "control-plane"
+# The shared material sits beside the repository root (``../shared``); the root conftest exports
+# its location (or the DW_SHARED_DIR override) as DW_SHARED_DIR.
+_SHARED = os.environ.get("DW_SHARED_DIR") or str(pathlib.Path(__file__).resolve().parents[3].parent / "shared")
+FIXTURES = pathlib.Path(_SHARED) / "fixtures" / "control-plane"
 
 # SDK method for fixtures that do not name one (control-plane.md §11).
 METHOD_BY_OPERATION = {
