@@ -230,7 +230,7 @@ def _parse_kind(task: Mapping[str, Any]) -> ExternalTaskInputKind:
         return "activity_task"
     if kind == "workflow_task":
         return "workflow_task"
-    _fail("task.kind", f"unsupported task kind {kind!r}; expected one of {', '.join(_KINDS)}")
+    _fail("task.kind", f"unsupported task.kind {kind!r}; expected one of {', '.join(_KINDS)}")
 
 
 def _parse_task(task: Mapping[str, Any], kind: ExternalTaskInputKind) -> ExternalTaskInputIdentity:

@@ -318,7 +318,7 @@ def _parse_failure(envelope: Mapping[str, Any]) -> ExternalTaskFailure:
     if kind not in EXTERNAL_TASK_FAILURE_KINDS:
         _fail(
             "failure.kind",
-            f"unsupported failure kind {kind!r}; expected one of "
+            f"unsupported failure.kind {kind!r}; expected one of "
             f"{', '.join(sorted(EXTERNAL_TASK_FAILURE_KINDS))}",
         )
     classification = _string(failure, "failure", "classification")
@@ -326,7 +326,7 @@ def _parse_failure(envelope: Mapping[str, Any]) -> ExternalTaskFailure:
         known = ", ".join(sorted(EXTERNAL_TASK_FAILURE_CLASSIFICATIONS))
         _fail(
             "failure.classification",
-            f"unsupported failure classification {classification!r}; expected one of {known}",
+            f"unsupported failure.classification {classification!r}; expected one of {known}",
         )
     message = _string(failure, "failure", "message")
     failure_type = _nullable_string(failure, "failure", "type")
