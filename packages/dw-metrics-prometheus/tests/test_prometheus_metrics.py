@@ -261,3 +261,29 @@ def test_missing_prometheus_client_is_a_runtime_error_with_the_install_hint() ->
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "pip install 'durable-workflow[prometheus]'" in done.stdout
+
+
+def test_every_tag_key_mismatch_is_caught_after_the_series_exists(registry: CollectorRegistry) -> None:
+    metrics = PrometheusMetrics(registry=registry)
+    metrics.increment("custom_calls", tags={"plane": "control", "outcome": "ok"})
+    metrics.increment("custom_untagged")
+    mismatches: list[dict[str, str] | None] = [
+        {"plane": "control", "status": "ok"},  # same count, other key
+        {"plane": "control"},
+        {"plane": "control", "outcome": "ok", "extra": "x"},
+        None,
+    ]
+    for tags in mismatches:
+        with pytest.raises(ValueError, match="needs the same tag keys"):
+            metrics.increment("custom_calls", tags=tags)
+    with pytest.raises(ValueError, match="needs the same tag keys"):
+        metrics.increment("custom_untagged", tags={"plane": "control"})
+    assert registry.get_sample_value("custom_calls_total", {"plane": "control", "outcome": "ok"}) == 1.0
+    assert registry.get_sample_value("custom_untagged_total") == 1.0
+
+
+def test_tag_values_are_text_in_one_series(registry: CollectorRegistry) -> None:
+    metrics = PrometheusMetrics(registry=registry)
+    metrics.increment("custom_responses", tags={"status_code": 200})  # type: ignore[dict-item]
+    metrics.increment("custom_responses", tags={"status_code": "200"})
+    assert registry.get_sample_value("custom_responses_total", {"status_code": "200"}) == 2.0

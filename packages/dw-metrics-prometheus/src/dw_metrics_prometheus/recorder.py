@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from dw_core.metrics import (
@@ -43,11 +42,33 @@ _COUNTER: Final = "counter"
 _HISTOGRAM: Final = "histogram"
 
 
-@dataclass(frozen=True)
 class _Family:
-    kind: str
-    label_names: tuple[str, ...]
-    collector: Any
+    """One collector plus a cache of its labelled children keyed by the tag values in label order."""
+
+    __slots__ = ("children", "collector", "kind", "label_names")
+
+    def __init__(self, kind: str, label_names: tuple[str, ...], collector: Any) -> None:
+        self.kind = kind
+        self.label_names = label_names
+        self.collector = collector
+        self.children: dict[tuple[Any, ...], Any] = {}
+
+    def child(self, tags: MetricTags | None) -> Any | None:
+        """The child for ``tags``, or ``None`` when the tag keys are not exactly the label names."""
+        names = self.label_names
+        if not names:
+            return self.collector if not tags else None
+        if tags is None or len(tags) != len(names):
+            return None
+        try:
+            key = tuple([tags[name] for name in names])
+            child = self.children.get(key)
+        except (KeyError, TypeError):  # a missing tag, or an unhashable value (the slow path says why)
+            return None
+        if child is None:
+            # labels() stringifies the values itself; concurrent first uses get the same child.
+            child = self.children[key] = self.collector.labels(*key)
+        return child
 
 
 class _RegistryFamilies:
@@ -116,15 +137,18 @@ class PrometheusMetrics:
 
     def increment(self, name: str, value: float = 1.0, tags: MetricTags | None = None) -> None:
         """Add ``value`` (>= 0) to the counter ``name`` with ``tags`` as labels."""
-        collector, values = self._series(name, _COUNTER, tags)
-        (collector.labels(*values) if values else collector).inc(value)
+        family = self._families.families.get(name)
+        child = family.child(tags) if family is not None and family.kind == _COUNTER else None
+        (child if child is not None else self._series(name, _COUNTER, tags)).inc(value)
 
     def record(self, name: str, value: float, tags: MetricTags | None = None) -> None:
         """Observe ``value`` in the histogram ``name`` with ``tags`` as labels."""
-        collector, values = self._series(name, _HISTOGRAM, tags)
-        (collector.labels(*values) if values else collector).observe(value)
+        family = self._families.families.get(name)
+        child = family.child(tags) if family is not None and family.kind == _HISTOGRAM else None
+        (child if child is not None else self._series(name, _HISTOGRAM, tags)).observe(value)
 
-    def _series(self, name: str, kind: str, tags: MetricTags | None) -> tuple[Any, tuple[str, ...]]:
+    def _series(self, name: str, kind: str, tags: MetricTags | None) -> Any:
+        """The child for ``tags``, creating the collector on first use; ``ValueError`` on a mismatch."""
         items = sorted((str(k), str(v)) for k, v in (tags or {}).items())
         label_names = tuple(k for k, _ in items)
         family = self._families.families.get(name)
@@ -143,7 +167,8 @@ class PrometheusMetrics:
                 f"metric {name!r} was first recorded with tags {list(family.label_names)} and now with "
                 f"{list(label_names)}; a Prometheus metric needs the same tag keys on every call"
             )
-        return family.collector, tuple(v for _, v in items)
+        values = tuple(v for _, v in items)
+        return family.collector.labels(*values) if values else family.collector
 
     def _create(self, name: str, kind: str, label_names: tuple[str, ...]) -> _Family:
         description = _DESCRIPTIONS.get(name, f"Durable Workflow metric {name}.")
