@@ -411,7 +411,14 @@ class SyncStandaloneActivityHandle:
         self._run(self._handle.cancel(reason=reason))
 
 
-def _stop_runner(runner: LoopThread) -> None:
+def _shutdown(runner: LoopThread, async_client: AsyncClient) -> None:
+    """Close the pool on its own loop, then end the loop thread (used by ``close`` and at GC)."""
+    if runner.running and threading.current_thread() is not runner.thread:
+        future = asyncio.run_coroutine_threadsafe(async_client.aclose(), runner.loop)
+        try:
+            future.result(timeout=10)
+        except Exception:  # the loop is going away either way; a failed close must not hide that
+            future.cancel()
     runner.stop()
 
 
@@ -468,8 +475,8 @@ class Client:
             raise
         self._runner = runner
         _RUNNERS[self._async] = runner
-        # A client that is never closed still ends its thread when garbage-collected.
-        self._finalizer = weakref.finalize(self, _stop_runner, runner)
+        # A client that is never closed still closes its pool and ends its thread when collected.
+        self._finalizer = weakref.finalize(self, _shutdown, runner, self._async)
 
     def __repr__(self) -> str:
         return f"sync.Client(base_url={self.base_url!r}, namespace={self.namespace!r})"
@@ -498,11 +505,7 @@ class Client:
         """Close the connection pool and end the loop thread (idempotent)."""
         if not self._runner.running:
             return
-        try:
-            self._runner.run(self._async.aclose())
-        finally:
-            self._runner.stop()
-            self._finalizer.detach()
+        self._finalizer()
 
     def __enter__(self) -> Client:
         return self
