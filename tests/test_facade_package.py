@@ -72,3 +72,19 @@ def test_plugin_names_without_their_extra_raise_import_error_naming_it(
     assert done.returncode == 0, done.stderr
     assert "IMPORT-ERROR" in done.stdout
     assert f"durable-workflow[{extra}]" in done.stdout
+
+
+def test_star_import_works_without_the_plugin_extras() -> None:
+    blocked = ["dw_storage_s3", "dw_storage_gcs", "dw_storage_azure", "dw_metrics_prometheus"]
+    script = (
+        "import importlib.util, sys\n"
+        f"blocked = {blocked!r}\n"
+        "real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *a: None if name in blocked else real(name, *a)\n"
+        "for name in blocked: sys.modules[name] = None\n"
+        "from durable_workflow import *\n"
+        "print('OK', Client.__name__, 'S3ExternalStorage' in dir())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["OK", "Client", "False"]

@@ -8,6 +8,7 @@ packages that implement it. Nothing is implemented here.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 # Submodules are attributes of the package after ``import durable_workflow`` (the README of the
@@ -131,12 +132,10 @@ from durable_workflow.workflow import (
 )
 
 if TYPE_CHECKING:
-    from durable_workflow.external_storage import (
-        AzureBlobExternalStorage,
-        GCSExternalStorage,
-        S3ExternalStorage,
-    )
-    from durable_workflow.metrics import PrometheusMetrics
+    from durable_workflow.external_storage import AzureBlobExternalStorage as AzureBlobExternalStorage
+    from durable_workflow.external_storage import GCSExternalStorage as GCSExternalStorage
+    from durable_workflow.external_storage import S3ExternalStorage as S3ExternalStorage
+    from durable_workflow.metrics import PrometheusMetrics as PrometheusMetrics
 
 try:
     __version__ = version("durable-workflow")
@@ -144,21 +143,21 @@ except PackageNotFoundError:  # running from a source tree without metadata
     __version__ = "0.0.0+unknown"
 
 # Names whose classes live in optional plugin distributions (extras s3, gcs, azure, prometheus):
-# resolved on first use so a default install imports without them.
-_OPTIONAL_NAMES = {
-    "AzureBlobExternalStorage": external_storage,
-    "GCSExternalStorage": external_storage,
-    "S3ExternalStorage": external_storage,
-    "PrometheusMetrics": metrics,
+# resolved on first use so a default install imports without them. Maps each name to the facade
+# module that resolves it and the import package of the distribution providing it.
+_OPTIONAL_NAMES: dict[str, tuple[Any, str]] = {
+    "AzureBlobExternalStorage": (external_storage, "dw_storage_azure"),
+    "GCSExternalStorage": (external_storage, "dw_storage_gcs"),
+    "S3ExternalStorage": (external_storage, "dw_storage_s3"),
+    "PrometheusMetrics": (metrics, "dw_metrics_prometheus"),
 }
 
 
 def __getattr__(name: str) -> Any:
     """Resolve the plugin-provided classes lazily (``ImportError`` names the extra to install)."""
-    module = _OPTIONAL_NAMES.get(name)
-    if module is None:
+    if name not in _OPTIONAL_NAMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(module, name)
+    return getattr(_OPTIONAL_NAMES[name][0], name)
 
 
 __all__ = [
@@ -170,7 +169,6 @@ __all__ = [
     "ActivityInfo",
     "ActivityInterceptorContext",
     "ActivityRetryPolicy",
-    "AzureBlobExternalStorage",
     "BridgeAdapterOutcome",
     "ChildWorkflowCancelled",
     "ChildWorkflowFailed",
@@ -184,7 +182,6 @@ __all__ = [
     "ExternalPayloadReference",
     "ExternalPayloadStoragePolicy",
     "ExternalStorageDriver",
-    "GCSExternalStorage",
     "InMemoryMetrics",
     "InvalidArgument",
     "LocalFilesystemExternalStorage",
@@ -198,14 +195,12 @@ __all__ = [
     "PassthroughWorkerInterceptor",
     "PayloadSizeWarningConfig",
     "PayloadSizeWarningContext",
-    "PrometheusMetrics",
     "QueryFailed",
     "QueryTaskHandler",
     "QueryTaskInterceptorContext",
     "ReplayOutcome",
     "Replayer",
     "RetryPolicy",
-    "S3ExternalStorage",
     "ScheduleAction",
     "ScheduleAlreadyExists",
     "ScheduleBackfillResult",
@@ -267,6 +262,10 @@ __all__ = [
     "to_avro_payload_values",
     "workflow",
 ]
+
+# ``from durable_workflow import *`` must work on a default install, so the plugin-provided names
+# are public only where their distribution is installed.
+__all__ += [name for name, (_, package) in _OPTIONAL_NAMES.items() if find_spec(package) is not None]
 
 # Imported for their side effect of being package attributes; listed so linters see them used.
 _SUBMODULES = (client, errors, external_storage, interceptors, metrics, retry_policy, serializer, worker)
