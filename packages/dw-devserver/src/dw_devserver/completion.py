@@ -278,9 +278,12 @@ class Completion:
                 },
             )
             self.engine.due(tx, self.engine.now() + delay)
+            run = self.engine.run(task["run_id"], tx)
             return {
                 "task_id": task_id,
                 "workflow_task_attempt": attempt,
+                "run_id": task["run_id"],
+                "run_status": run["status"] if run is not None else None,
                 "outcome": "failed",
                 "recorded": True,
                 "reason": None,

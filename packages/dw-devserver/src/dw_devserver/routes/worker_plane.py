@@ -405,6 +405,7 @@ async def poll_query_task(ctx: Ctx) -> Reply:
             "payload_codec": codec,
             "workflow_arguments": envelope(run["input"], codec),
             "query_arguments": qt.arguments or {"codec": codec, "blob": None},
+            "input": qt.arguments,  # the name external workers use for the same envelope
             "run_status": run["status"],
             "last_history_sequence": run["last_history_sequence"],
             "history_events": [event_json(e) for e in events],
