@@ -437,3 +437,23 @@ def test_constructor_validates_its_settings() -> None:
     with pytest.raises(ValueError, match="timeout"):
         Client("http://h", timeout=0)
     assert Client("http://h", payload_size_warnings=False).payload_size_warning_config is None
+
+
+async def test_the_configured_policy_decides_retries(server: Any, make_client: Any) -> None:
+    class NeverOn503(TransportRetryPolicy):
+        def should_retry(self, exc: BaseException, attempt: int) -> bool:
+            response = getattr(exc, "response", None)
+            if getattr(response, "status_code", None) == 503:
+                return False
+            return super().should_retry(exc, attempt)
+
+    policy = NeverOn503(max_attempts=3, initial_backoff_seconds=0.01)
+    server.reply(503, {"reason": "busy"}).reply(200, {"namespaces": []})
+    async with make_client(retry_policy=policy) as client:
+        assert client.retry_policy is policy
+        with pytest.raises(ServerError):
+            await client.list_namespaces()
+        server.replies.clear()
+        server.reply(502, {}).reply(200, {"namespaces": []})
+        assert (await client.list_namespaces()).namespaces == []
+    assert len(server.requests) == 3

@@ -9,6 +9,7 @@ errors into the typed exceptions of :mod:`dw_core.errors`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import json
 import os
@@ -22,7 +23,7 @@ import httpx
 from dw_core import protocol
 from dw_core.errors import ErrorContext, error_from_response
 from dw_core.metrics import CLIENT_REQUEST_DURATION_SECONDS, CLIENT_REQUESTS, MetricsRecorder
-from dw_core.retry_policy import TransportRetryPolicy, parse_retry_after
+from dw_core.retry_policy import TransportRetryPolicy, retry_after_from_exception
 
 from dw_client.transport_errors import RequestOutcomeUnknown
 
@@ -123,6 +124,7 @@ class Transport:
         self.namespace = namespace
         self.timeout = timeout
         self.retry_policy = retry_policy
+        self._policy = _with_httpx_classification(retry_policy)
         self.metrics = metrics
         control_version = os.environ.get(protocol.CONTROL_PLANE_VERSION_ENV, "").strip()
         worker_version = os.environ.get(protocol.WORKER_PROTOCOL_VERSION_ENV, "").strip()
@@ -201,7 +203,7 @@ class Transport:
         params = {k: _query_value(v) for k, v in query.items() if v is not None} if query else None
         headers = self._headers[plane]
         request_timeout = self.timeout if timeout is None else timeout
-        policy = self.retry_policy
+        policy = self._policy
         started = time.perf_counter()
         attempt = 0
         status: int | None = None
@@ -219,14 +221,14 @@ class Transport:
                     )
                 except httpx.TransportError as exc:
                     unsent = isinstance(exc, _UNSENT_ERRORS)
-                    can_repeat = unsent or retry is Retry.SAFE
-                    transient = _is_transient(policy, exc)
                     if isinstance(exc, httpx.TimeoutException) and not (retry_timeouts or unsent):
                         raise
-                    if transient and can_repeat and attempt < policy.max_attempts:
-                        await asyncio.sleep(policy.retry_delay_seconds(attempt - 1))
-                        continue
-                    if transient and not can_repeat and policy.max_attempts > 1:
+                    if unsent or retry is Retry.SAFE:
+                        if policy.should_retry(exc, attempt):
+                            await asyncio.sleep(policy.retry_delay_seconds(attempt - 1))
+                            continue
+                        raise
+                    if attempt < policy.max_attempts and policy.is_retryable(exc):
                         raise RequestOutcomeUnknown(
                             f"{method} {template} failed with {type(exc).__name__} ({exc}) after the request "
                             "may have reached the server; it was not retried because repeating it could "
@@ -237,12 +239,16 @@ class Transport:
                         ) from exc
                     raise
                 status = response.status_code
-                if status >= 500 or status == 429:
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                    can_repeat = retry is Retry.SAFE or status in _NOT_PROCESSED_STATUSES
+                if (status >= 500 or status == 429) and (
+                    retry is Retry.SAFE or status in _NOT_PROCESSED_STATUSES
+                ):
+                    # Decided by the policy like any HTTP status error, so subclasses and classifiers apply.
+                    status_error = httpx.HTTPStatusError(
+                        f"server returned {status}", request=response.request, response=response
+                    )
+                    retry_after = retry_after_from_exception(status_error)
                     wait_ok = retry_after is None or retry_after <= policy.max_retry_after_seconds
-                    if can_repeat and wait_ok and attempt < policy.max_attempts:
-                        await response.aread()
+                    if wait_ok and policy.should_retry(status_error, attempt):
                         await asyncio.sleep(policy.retry_delay_seconds(attempt - 1, retry_after))
                         continue
                 break
@@ -274,18 +280,16 @@ class Transport:
             pass
 
 
-def _is_transient(policy: TransportRetryPolicy, exc: httpx.TransportError) -> bool:
-    """Whether a transport failure may go away on a new attempt.
+def _peer_hung_up(exc: BaseException) -> bool | None:
+    """A server that closed the connection mid-exchange is a transient failure (no opinion otherwise)."""
+    return True if isinstance(exc, httpx.RemoteProtocolError) else None
 
-    The policy's own classifiers decide first; then timeouts, network errors and a peer that
-    closed the connection mid-exchange (``RemoteProtocolError``) count as transient, while local
-    protocol misuse, proxy and unsupported-scheme errors do not.
-    """
-    for classify in policy.classifiers:
-        verdict = classify(exc)
-        if verdict is not None:
-            return verdict
-    return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
+
+def _with_httpx_classification(policy: TransportRetryPolicy) -> TransportRetryPolicy:
+    """``policy`` plus the httpx rule core cannot know; the user's classifiers still decide first."""
+    if not dataclasses.is_dataclass(policy) or _peer_hung_up in policy.classifiers:
+        return policy
+    return dataclasses.replace(policy, classifiers=(*policy.classifiers, _peer_hung_up))
 
 
 def _has_request(exc: httpx.TransportError) -> bool:
