@@ -457,3 +457,13 @@ async def test_the_configured_policy_decides_retries(server: Any, make_client: A
         server.reply(502, {}).reply(200, {"namespaces": []})
         assert (await client.list_namespaces()).namespaces == []
     assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("memo", [{"ratio": float("nan")}, {"when": object()}])
+async def test_non_json_plain_fields_fail_locally_with_a_clear_error(
+    server: Any, make_client: Any, memo: dict[str, Any]
+) -> None:
+    async with make_client() as client:
+        with pytest.raises((TypeError, ValueError), match="memo, search_attributes"):
+            await client.start_workflow(workflow_type="t", task_queue="q", workflow_id="w", memo=memo)
+    assert server.requests == []

@@ -199,7 +199,7 @@ class Transport:
             raise RuntimeError("this client is closed; create a new Client to send more requests")
         template = _route_template(route)
         url = self.url_for(template, path_params)
-        content = None if body is NO_BODY else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        content = None if body is NO_BODY else _json_body(body, method, template)
         params = {k: _query_value(v) for k, v in query.items() if v is not None} if query else None
         headers = self._headers[plane]
         request_timeout = self.timeout if timeout is None else timeout
@@ -298,6 +298,17 @@ def _has_request(exc: httpx.TransportError) -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _json_body(body: Any, method: str, route: str) -> str:
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"the request body of {method} {route} is not JSON ({exc}); plain JSON fields such as memo, "
+            "search_attributes, target or config must hold only str, int, finite float, bool, None, "
+            "lists and dicts with string keys"
+        ) from exc
 
 
 def _query_value(value: Any) -> str:
