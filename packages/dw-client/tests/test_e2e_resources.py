@@ -350,6 +350,10 @@ async def test_activity_heartbeat_complete_and_history_paging(client: Client) ->
     assert serializer.decode(completed[0]["payload"]["result"], completed[0]["payload"]["payload_codec"]) == {
         "synced": 3
     }
+    renewed = await client.heartbeat_workflow_task(
+        task_id=task["task_id"], lease_owner="w-act", workflow_task_attempt=task["workflow_task_attempt"]
+    )
+    assert renewed["renewed"] is True
     with pytest.raises(ValueError, match="aliases"):
         await client.workflow_task_history(
             task_id="t", next_history_page_token="a", page_token="b", lease_owner="w", workflow_task_attempt=1

@@ -284,3 +284,24 @@ def test_php_empty_maps_and_flat_or_nested_schedule_fields() -> None:
     assert WorkflowRunList.from_dict({"runs": [{"run_id": "r1"}]}, workflow_id="w").runs[0].workflow_id == "w"
     listed = WorkflowList.from_dict({"workflows": [{"workflow_id": "a"}, "junk"]})
     assert [e.workflow_id for e in listed.executions] == ["a"]
+
+
+async def test_undecodable_envelope_falls_back_to_the_servers_decoded_copy(
+    server: Any, make_client: Any
+) -> None:
+    server.reply(
+        200,
+        {
+            "workflow_id": "wf",
+            "workflow_type": "t",
+            "input": ["php-decoded"],
+            "input_envelope": {"codec": "workflow-serializer-y", "blob": "opaque"},
+        },
+    )
+    server.reply(
+        200, {"workflow_id": "wf", "workflow_type": "t", "output_envelope": {"codec": "avro", "blob": "!!"}}
+    )
+    async with make_client() as client:
+        assert (await client.describe_workflow("wf")).input == ["php-decoded"]
+        with pytest.raises(ValueError):
+            await client.describe_workflow("wf")
