@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from dw_devserver.clock import iso
@@ -315,9 +314,7 @@ class Activities:
         assert run is not None
         return dict(attempt), execution, run
 
-    def _ignored(
-        self, attempt: dict[str, Any], execution: dict[str, Any], run: dict[str, Any], outcome: str
-    ) -> ApiError:
+    def _ignored(self, attempt: dict[str, Any], execution: dict[str, Any], run: dict[str, Any]) -> ApiError:
         if run["status"] in ("cancelled", "terminated"):
             reason = f"run_{run['status']}"
         elif run["status"] in TERMINAL_STATUSES:
@@ -358,7 +355,7 @@ class Activities:
                 or execution["current_attempt_id"] != attempt_id
                 or (run["status"] in TERMINAL_STATUSES)
             ):
-                raise self._ignored(attempt, execution, run, "completed")
+                raise self._ignored(attempt, execution, run)
             now = self.engine.now()
             self._close_attempt(tx, attempt_id, "completed", now)
             tx.update(
@@ -400,7 +397,7 @@ class Activities:
                 or execution["current_attempt_id"] != attempt_id
                 or (run["status"] in TERMINAL_STATUSES)
             ):
-                raise self._ignored(attempt, execution, run, "failed")
+                raise self._ignored(attempt, execution, run)
             now = self.engine.now()
             self._close_attempt(tx, attempt_id, "failed", now)
             policy = loads(execution["retry_policy"], None) or {}
@@ -820,8 +817,3 @@ class Activities:
         )
         self._resolve_step(tx, run, row, "ActivityTimedOut", row["current_attempt_id"])
         return {"outcome": "enforced", "has_retry": False, "timeout_kind": kind}
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON."""
-    return json.dumps(value, separators=(",", ":"))

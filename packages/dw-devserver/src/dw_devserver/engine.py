@@ -290,7 +290,7 @@ class Engine:
                 current["status"],
                 current["business_key"],
             )
-        command_id, _ = new_id(), 1
+        command_id = new_id()
         tx.insert(
             "workflows",
             {
@@ -318,6 +318,7 @@ class Engine:
             run_timeout_seconds=run_timeout_seconds,
             command_id=command_id,
             accepted=True,
+            source=source,
         )
         return StartResult(
             "started_new",
@@ -351,6 +352,7 @@ class Engine:
         parent: dict[str, Any] | None = None,
         continued_from: str | None = None,
         task_delay: float = 0.0,
+        source: str = "control_plane",
     ) -> dict[str, Any]:
         now = self.now()
         wf = tx.one("SELECT run_count FROM workflows WHERE workflow_id = ?", (workflow_id,))
@@ -417,11 +419,12 @@ class Engine:
             "search_attributes": search_attributes or None,
         }
         if accepted:
+            command = {"id": command_id, "type": "start", "source": source, "status": "accepted"}
             self.append_event(
                 tx,
                 run,
                 "StartAccepted",
-                {**common, "outcome": "started_new"},
+                {**common, "outcome": "started_new", "command": command},
                 command_id=command_id,
                 keep_nulls=True,
             )
