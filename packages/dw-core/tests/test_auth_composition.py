@@ -22,6 +22,7 @@ from dw_core.auth_composition import (
 
 REPO = Path(__file__).resolve().parents[3]
 DELETE = object()
+NOTES = "__notes__"  # set by BaseException.add_note() on 3.11+
 
 
 def manifest() -> dict[str, Any]:
@@ -200,6 +201,10 @@ def test_non_object_manifest_and_pickling() -> None:
     assert caught.value.field is None
     copied = pickle.loads(pickle.dumps(caught.value))
     assert copied == caught.value
+    # Python sets these on raise/chaining (and add_note() sets __notes__ on 3.11+)
+    caught.value.__cause__ = KeyError("from the worker handshake")
+    setattr(caught.value, NOTES, ["from the worker handshake"])
+    assert getattr(caught.value, NOTES) == ["from the worker handshake"]
 
 
 _REFERENCE_SCRIPT = r"""

@@ -32,6 +32,7 @@ FIXTURES = next(
 )
 INPUT_FIXTURES = FIXTURES / "external-task-input"
 DELETE = object()
+NOTES = "__notes__"  # set by BaseException.add_note() on 3.11+
 
 
 def load(name: str) -> dict[str, Any]:
@@ -286,6 +287,12 @@ def test_error_survives_pickling_and_is_immutable() -> None:
     assert error.args == (error.message,)
     with pytest.raises(FrozenInstanceError):
         error.message = "changed"  # type: ignore[misc]
+    # ...while Python's exception bookkeeping still works on it
+    # Python sets these on raise/chaining (and add_note() sets __notes__ on 3.11+)
+    error.__traceback__ = None
+    error.__cause__ = KeyError("task")
+    setattr(error, NOTES, ["while reading carrier request 7"])
+    assert getattr(error, NOTES) == ["while reading carrier request 7"]
 
 
 # -- fixture artifacts --------------------------------------------------------------------------

@@ -6,8 +6,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import pickle
 import subprocess
 import sys
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ FIXTURES = next(
 RESULT_FIXTURES = FIXTURES / "external-task-result"
 NAMES = sorted(p.name.removesuffix(".v1.json") for p in RESULT_FIXTURES.glob("*.v1.json"))
 DELETE = object()
+NOTES = "__notes__"  # set by BaseException.add_note() on 3.11+
 
 
 def load(name: str) -> dict[str, Any]:
@@ -251,6 +254,13 @@ def test_a_non_object_envelope_is_a_typed_error() -> None:
     with pytest.raises(ExternalTaskResultError) as caught:
         parse_external_task_result([load("success")])  # type: ignore[arg-type]
     assert caught.value.field is None
+    assert pickle.loads(pickle.dumps(caught.value)) == caught.value
+    with pytest.raises(FrozenInstanceError):
+        caught.value.field = "x"  # type: ignore[misc]
+    # Python sets these on raise/chaining (and add_note() sets __notes__ on 3.11+)
+    caught.value.__cause__ = KeyError("from carrier 3")
+    setattr(caught.value, NOTES, ["from carrier 3"])
+    assert getattr(caught.value, NOTES) == ["from carrier 3"]
 
 
 # -- fixture artifacts --------------------------------------------------------------------------

@@ -71,6 +71,19 @@ class ExternalTaskInputError(ValueError):
         return (type(self), (self.message, self.field))
 
 
+def _set_exception_attribute(self: object, name: str, value: Any) -> None:
+    # Fields stay frozen, but Python's own exception bookkeeping (__traceback__, __notes__ via
+    # add_note(), __cause__, ...) must keep working on a raised error.
+    if name.startswith("__") and name.endswith("__"):
+        ValueError.__setattr__(self, name, value)
+    else:
+        _frozen_setattr(self, name, value)
+
+
+_frozen_setattr = ExternalTaskInputError.__setattr__
+ExternalTaskInputError.__setattr__ = _set_exception_attribute  # type: ignore[method-assign]
+
+
 @dataclass(frozen=True)
 class ExternalTaskInputIdentity:
     """``task``: which task and attempt this is, and who should handle it."""

@@ -99,6 +99,19 @@ class ExternalTaskResultError(ValueError):
         return (type(self), (self.message, self.field))
 
 
+def _set_exception_attribute(self: object, name: str, value: Any) -> None:
+    # Fields stay frozen, but Python's own exception bookkeeping (__traceback__, __notes__ via
+    # add_note(), __cause__, ...) must keep working on a raised error.
+    if name.startswith("__") and name.endswith("__"):
+        ValueError.__setattr__(self, name, value)
+    else:
+        _frozen_setattr(self, name, value)
+
+
+_frozen_setattr = ExternalTaskResultError.__setattr__
+ExternalTaskResultError.__setattr__ = _set_exception_attribute  # type: ignore[method-assign]
+
+
 @dataclass(frozen=True)
 class ExternalTaskIdentity:
     """``task``: the identity copied from the input envelope."""
