@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -98,3 +102,64 @@ def test_two_methods_for_one_signal_name_are_refused() -> None:
             def b(self) -> None: ...
 
             def run(self, ctx: Any) -> None: ...
+
+
+DEFINITION_SCRIPT = """
+try:
+    from dw_core import workflow
+    from dw_core.workflow import definition_fingerprint
+except ImportError:  # the published SDK keeps its recipe in the worker module
+    from durable_workflow import workflow
+    from durable_workflow.worker import _workflow_definition_fingerprint as definition_fingerprint
+
+
+@workflow.defn(name="fingerprint.demo")
+class Demo:
+    @workflow.signal("approve")
+    def approve(self):
+        pass
+
+    @workflow.query("status")
+    def status(self):
+        return "ok"
+
+    @workflow.update("rename")
+    def rename(self, name):
+        return name
+
+    def run(self, ctx):
+        yield ctx.start_timer(1)
+
+
+print(definition_fingerprint(Demo))
+"""
+
+
+@pytest.mark.reference_sdk
+def test_definition_fingerprint_equals_the_published_recipe(tmp_path: Path) -> None:
+    script = tmp_path / "definition.py"
+    script.write_text(DEFINITION_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    fingerprints = [
+        subprocess.run(
+            [python, str(script)], capture_output=True, text=True, check=True, env=env, timeout=120
+        ).stdout.strip()
+        for python in (sys.executable, _reference_python())
+    ]
+    assert fingerprints[0].startswith("sha256:")
+    assert fingerprints[0] == fingerprints[1]
+
+
+def _reference_python() -> str:
+    repo_root = Path(__file__).resolve().parents[3]
+    candidate = repo_root / ".venv-ref" / "bin" / "python"
+    if candidate.exists():
+        return str(candidate)
+    made = subprocess.run(
+        [sys.executable, "tools/dev.py", "ref-venv"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
