@@ -133,6 +133,11 @@ class WorkerProcess:
             err = self.proc.stderr.read() if self.proc.stderr else ""
             raise RuntimeError(f"worker did not start: {line!r} {err[-2000:]}")
 
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
     def finish(self) -> dict[str, float]:
         self.proc.send_signal(signal.SIGTERM)
         out, err = self.proc.communicate(timeout=60)
@@ -210,27 +215,50 @@ async def throughput(client: Any, queue: str, m: int) -> float:
 
 
 async def run_sdk(
-    label: str, python: str, url: str, script: pathlib.Path, n: int, m: int
-) -> dict[str, float]:
+    label: str, python: str, url: str, script: pathlib.Path, sizes: list[int], m: int
+) -> dict[str, Any]:
     from dw_client import Client
 
-    figures: dict[str, float] = {}
+    figures: dict[str, Any] = {"seq": {}}
     async with Client(url) as client:
-        queue = f"bench-seq-{label}-{uuid.uuid4().hex[:6]}"
-        worker = WorkerProcess(python, url, queue, script)
-        worker.wait_ready()
-        wall, result = await sequential(client, queue, n)
-        usage = worker.finish()
-        assert result == n * (n - 1) // 2, f"{label}: wrong result {result!r}"
-        figures.update(seq_wall_s=wall, seq_cpu_s=usage["cpu_s"])
+        for n in sizes:
+            queue = f"bench-seq-{label}-{uuid.uuid4().hex[:6]}"
+            worker = WorkerProcess(python, url, queue, script)
+            try:
+                worker.wait_ready()
+                wall, result = await sequential(client, queue, n)
+                usage = worker.finish()
+            finally:
+                worker.kill()
+            assert result == n * (n - 1) // 2, f"{label}: wrong result {result!r}"
+            figures["seq"][n] = (usage["cpu_s"], wall)
 
         queue = f"bench-one-{label}-{uuid.uuid4().hex[:6]}"
         worker = WorkerProcess(python, url, queue, script)
-        worker.wait_ready()
-        rate = await throughput(client, queue, m)
-        usage = worker.finish()
+        try:
+            worker.wait_ready()
+            rate = await throughput(client, queue, m)
+            usage = worker.finish()
+        finally:
+            worker.kill()
         figures.update(workflows_per_s=rate, throughput_cpu_s=usage["cpu_s"])
     return figures
+
+
+def quadratic_fit(points: dict[int, tuple[float, float]], n: int) -> tuple[float, float]:
+    """Extrapolate (cpu, wall) to ``n`` with ``a*x + b*x**2`` through two measured sizes.
+
+    0.4.84 replays the whole history on every task, so its cost per workflow grows with the square
+    of its length; two points fix both terms.
+    """
+    (x1, (c1, w1)), (x2, (c2, w2)) = sorted(points.items())[:2]
+
+    def fit(y1: float, y2: float) -> float:
+        b = (y2 / x2 - y1 / x1) / (x2 - x1)
+        a = y1 / x1 - b * x1
+        return a * n + b * n * n
+
+    return fit(c1, c2), fit(w1, w2)
 
 
 def main() -> None:
@@ -245,11 +273,19 @@ def main() -> None:
     )
     parser.add_argument("--skip-reference", action="store_true", help="measure only our worker")
     parser.add_argument(
+        "--full-reference",
+        action="store_true",
+        help="run 0.4.84 on the full sequential workflow too (about 150 s more); by default it runs "
+        "N/4 and N/2 activities and its N figure is extrapolated (quadratic fit, marked ~)",
+    )
+    parser.add_argument(
         "--db-file",
         action="store_true",
         help="dev server on a SQLite file (default: in-memory database)",
     )
     args = parser.parse_args()
+    n, m = args.activities, args.workflows
+    ref_sizes = [n] if args.full_reference else [max(2, n // 4), max(4, n // 2)]
 
     with tempfile.TemporaryDirectory() as tmp:
         script = pathlib.Path(tmp) / "bench_worker.py"
@@ -258,34 +294,58 @@ def main() -> None:
             str(pathlib.Path(tmp) / "bench.sqlite") if args.db_file else None
         )
         try:
-            ours = asyncio.run(
-                run_sdk("ours", sys.executable, url, script, args.activities, args.workflows)
-            )
+            ours = asyncio.run(run_sdk("ours", sys.executable, url, script, [n], m))
             ref = None
             if not args.skip_reference:
-                ref = asyncio.run(
-                    run_sdk("ref", reference_python(), url, script, args.activities, args.workflows)
-                )
+                ref = asyncio.run(run_sdk("ref", reference_python(), url, script, ref_sizes, m))
         finally:
             server.terminate()
             server.wait(timeout=30)
 
-    n, m = args.activities, args.workflows
     print(
         f"worker benchmark ({n} sequential activities; {m} single-activity workflows), same dev server"
     )
-    print(f"{'':34}{'ours':>12}{'0.4.84':>12}{'ratio':>10}")
+    print(f"{'':36}{'ours':>10}{'0.4.84':>12}{'ratio':>9}")
+    nan = float("nan")
+    our_cpu, our_wall = ours["seq"][n]
+    mark = ""
+    ref_cpu = ref_wall = nan
+    if ref is not None:
+        if n in ref["seq"]:
+            ref_cpu, ref_wall = ref["seq"][n]
+        else:
+            ref_cpu, ref_wall = quadratic_fit(ref["seq"], n)
+            mark = "~"
 
-    def row(name: str, key: str, fmt: str, better_low: bool) -> None:
-        mine = ours[key]
-        theirs = ref[key] if ref else float("nan")
-        ratio = (theirs / mine if better_low else mine / theirs) if ref else float("nan")
-        print(f"{name:34}{format(mine, fmt):>12}{format(theirs, fmt):>12}{ratio:>9.1f}x")
+    def row(
+        name: str, mine: float, theirs: float, fmt: str, better_low: bool, prefix: str = ""
+    ) -> None:
+        ratio = (theirs / mine if better_low else mine / theirs) if theirs == theirs else nan
+        shown = prefix + format(theirs, fmt)
+        print(f"{name:36}{format(mine, fmt):>10}{shown:>12}{ratio:>8.1f}x")
 
-    row(f"seq-{n} worker CPU (s)", "seq_cpu_s", ".2f", True)
-    row(f"seq-{n} wall (s)", "seq_wall_s", ".2f", True)
-    row("single-activity workflows/s", "workflows_per_s", ".1f", False)
-    row(f"throughput worker CPU for {m} (s)", "throughput_cpu_s", ".2f", True)
+    row(f"seq-{n} worker CPU (s)", our_cpu, ref_cpu, ".2f", True, mark)
+    row(f"seq-{n} wall (s)", our_wall, ref_wall, ".2f", True, mark)
+    row(
+        "single-activity workflows/s",
+        ours["workflows_per_s"],
+        ref["workflows_per_s"] if ref else nan,
+        ".1f",
+        False,
+    )
+    row(
+        f"throughput worker CPU for {m} (s)",
+        ours["throughput_cpu_s"],
+        ref["throughput_cpu_s"] if ref else nan,
+        ".2f",
+        True,
+    )
+    if mark and ref is not None:
+        measured = ", ".join(
+            f"seq-{size}: {cpu:.2f} s CPU / {wall:.2f} s wall"
+            for size, (cpu, wall) in ref["seq"].items()
+        )
+        print(f"~ 0.4.84 extrapolated from measured {measured} (use --full-reference to measure)")
     print("ratio = how many times better ours is (CPU/wall: 0.4.84 / ours; rate: ours / 0.4.84)")
 
 

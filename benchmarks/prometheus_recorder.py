@@ -12,7 +12,7 @@ observation with the SDK's five request tags. Measured in the same run:
 
 Figures are the best of alternating rounds, in µs per (increment + record) pair.
 
-Run: ``.venv/bin/python packages/dw-metrics-prometheus/benchmarks/recorder_overhead.py [--rounds N]``
+Run: ``.venv/bin/python benchmarks/prometheus_recorder.py [--rounds N]``
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import prometheus_client
 from dw_metrics_prometheus import PrometheusMetrics
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
+REPO = pathlib.Path(__file__).resolve().parents[1]
 COUNTER = "durable_workflow_client_requests"
 HISTOGRAM = "durable_workflow_client_request_duration_seconds"
 TAGS = {

@@ -7,7 +7,7 @@ Avro-enveloped argument). We report wall time per call and the client process's 
 (``.venv-ref``) through a subprocess timing itself the same way. Its sync client is also tried for
 consecutive calls (it fails on the second one against a keep-alive server).
 
-Run: ``.venv/bin/python packages/dw-client/benchmarks/client_overhead.py [--calls N]``
+Run: ``.venv/bin/python benchmarks/client_overhead.py [--calls N]``
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import textwrap
 import time
 from typing import Any
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
+REPO = pathlib.Path(__file__).resolve().parents[1]
 WORKFLOW_ID = "bench-1"
 
 REF_SCRIPT = textwrap.dedent(
