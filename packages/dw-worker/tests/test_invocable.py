@@ -86,10 +86,14 @@ def sleepy(*args):
 def own_timeout(*args):
     raise TimeoutError("provider timed out")
 
+def now(*args):
+    return datetime.now(timezone.utc)
+
 HANDLERS = {
     "math.add": add, "math.async-add": async_add, "echo": echo, "cancel": cancel,
     "async-cancel": async_cancel, "declined": declined, "crash": crash, "async-crash": async_crash,
     "bad-amount": bad_amount, "slow": slow, "sleepy": sleepy, "own-timeout": own_timeout,
+    "now": now,
 }
 
 def at(seconds):
@@ -721,7 +725,11 @@ exec(sys.argv[1], zoo)
 out = []
 for case in json.load(sys.stdin):
     envelope = zoo["fill"](case)
-    out.append(asyncio.run(handle_invocable_activity(envelope, zoo["HANDLERS"], **case.get("options", {}))))
+    try:
+        options = case.get("options", {})
+        out.append(asyncio.run(handle_invocable_activity(envelope, zoo["HANDLERS"], **options)))
+    except Exception as exc:
+        out.append({"raised": type(exc).__name__})
 print(json.dumps(out))
 """
 
@@ -787,3 +795,82 @@ async def test_published_sdk_produces_the_same_envelopes() -> None:
     # the comparison covered successes and failures alike
     assert {status for _, status in compared} == {"succeeded", "failed"}
     assert len(compared) == len(PARITY_CASES)
+
+
+@pytest.mark.reference_sdk
+async def test_where_we_decide_differently_from_the_published_sdk() -> None:
+    """Each case pins a 0.4.84 decision this carrier deliberately improves (module docstring)."""
+    ref = subprocess.run(
+        [sys.executable, "tools/dev.py", "ref-venv"], cwd=REPO, capture_output=True, text=True, timeout=900
+    )
+    assert ref.returncode == 0, ref.stderr
+    cases = {
+        "unsupported codec": case("echo", {"codec": "msgpack", "blob": "gqNmb2+jYmFy"}),
+        "schedule_to_start during the run": case("sleepy", None, deadlines_in={"schedule_to_start": 0.6}),
+        "unencodable result": case("now", None),
+        # JSON text 1e999 reads as infinity in Python, which no JSON payload can carry back
+        "infinite result": case("echo", {"codec": "json", "blob": "[1e999]"}),
+    }
+    reference = await asyncio.to_thread(
+        subprocess.run,
+        [ref.stdout.strip().splitlines()[-1], "-c", _REFERENCE_RUNNER, ZOO],
+        input=json.dumps(list(cases.values())),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert reference.returncode == 0, reference.stderr
+    theirs = dict(zip(cases, json.loads(reference.stdout), strict=True))
+    ours = {label: await run(fill(copy.deepcopy(c))) for label, c in cases.items()}
+
+    assert theirs["unsupported codec"]["failure"]["classification"] == "decode_failure"
+    assert ours["unsupported codec"]["failure"]["classification"] == "unsupported_payload_codec"
+
+    assert theirs["schedule_to_start during the run"]["failure"]["classification"] == "deadline_exceeded"
+    assert ours["schedule_to_start during the run"]["outcome"]["status"] == "succeeded"
+
+    assert theirs["unencodable result"] == {"raised": "TypeError"}
+    assert ours["unencodable result"]["failure"]["classification"] == "decode_failure"
+
+    # 0.4.84 sends the non-JSON token Infinity, which the server and other runtimes cannot read.
+    infinite_blob = theirs["infinite result"]["result"]["payload"]["blob"]
+    assert "Infinity" in base64.b64decode(infinite_blob).decode()
+    assert ours["infinite result"]["failure"]["classification"] == "decode_failure"
+
+
+def test_facade_modules_re_export_the_public_names() -> None:
+    import importlib
+
+    expected = {
+        "external_task_input": (
+            "dw_core.external_task_input",
+            "EXTERNAL_TASK_INPUT_CONTRACT_SCHEMA EXTERNAL_TASK_INPUT_MEDIA_TYPE EXTERNAL_TASK_INPUT_SCHEMA "
+            "EXTERNAL_TASK_INPUT_VERSION ExternalTaskInput ExternalTaskInputError ExternalTaskInputIdentity "
+            "ExternalTaskLease ExternalTaskWorkflowContext parse_external_task_input "
+            "parse_external_task_input_artifact",
+        ),
+        "external_task_result": (
+            "dw_core.external_task_result",
+            "EXTERNAL_TASK_RESULT_CONTRACT_SCHEMA EXTERNAL_TASK_RESULT_MEDIA_TYPE "
+            "EXTERNAL_TASK_RESULT_SCHEMA EXTERNAL_TASK_RESULT_VERSION ExternalTaskFailure ExternalTaskIdentity "
+            "ExternalTaskResult "
+            "ExternalTaskResultError parse_external_task_result parse_external_task_result_artifact",
+        ),
+        "auth_composition": (
+            "dw_core.auth_composition",
+            "AUTH_COMPOSITION_CONTRACT_SCHEMA AUTH_COMPOSITION_CONTRACT_VERSION "
+            "AUTH_COMPOSITION_REQUIRED_EFFECTIVE_CONFIG_FIELDS AuthCompositionContract "
+            "AuthCompositionContractError parse_auth_composition_contract",
+        ),
+        "invocable": (
+            "dw_worker.invocable",
+            "InvocableActivityHandler InvocableHttpResponse handle_invocable_activity "
+            "handle_invocable_http_request handle_invocable_lambda_event lambda_invocable_activity_handler",
+        ),
+    }
+    for module_name, (source_name, names) in expected.items():
+        facade = importlib.import_module(f"durable_workflow.{module_name}")
+        source = importlib.import_module(source_name)
+        for name in names.split():
+            assert name in facade.__all__, (module_name, name)
+            assert getattr(facade, name) is getattr(source, name), (module_name, name)

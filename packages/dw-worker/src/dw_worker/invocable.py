@@ -10,6 +10,22 @@ Workflow tasks are refused: replay stays inside an SDK worker, never in a carrie
 :func:`handle_invocable_http_request` and :func:`handle_invocable_lambda_event` wrap the handler for
 HTTP frameworks and AWS Lambda / API Gateway; :func:`lambda_invocable_activity_handler` builds the
 synchronous ``(event, context)`` function Lambda calls.
+
+Where this carrier decides differently from the published 0.4.84 SDK, on purpose:
+
+- arguments in a codec the carrier cannot decode fail as ``unsupported_payload`` /
+  ``unsupported_payload_codec``, and arguments stored by reference with no storage configured fail as
+  ``unsupported_payload_reference`` without being fetched, as the input contract requires (0.4.84
+  reported both as ``decode_failure``);
+- ``deadlines.schedule_to_start`` is checked on receipt only: once the task started it was met, so
+  it does not cut the run short or fail a run that completes after it;
+- a result the codec cannot encode is a ``decode_failure`` result envelope for that task (0.4.84
+  raised, which the HTTP adapter turned into a 400 blaming the request);
+- plain functions run on a worker thread so the event loop keeps serving; they are waited for
+  rather than abandoned at the deadline (a running thread cannot be stopped, and a retry must not
+  overlap it), and an overrun is reported when they return. ``async`` functions are cancelled at
+  the earliest deadline;
+- ``activity.context()`` works inside handlers (heartbeats are no-ops: a carrier has no channel back).
 """
 
 from __future__ import annotations
