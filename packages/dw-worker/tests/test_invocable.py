@@ -852,9 +852,9 @@ def test_facade_modules_re_export_the_public_names() -> None:
         "external_task_result": (
             "dw_core.external_task_result",
             "EXTERNAL_TASK_RESULT_CONTRACT_SCHEMA EXTERNAL_TASK_RESULT_MEDIA_TYPE "
-            "EXTERNAL_TASK_RESULT_SCHEMA EXTERNAL_TASK_RESULT_VERSION ExternalTaskFailure ExternalTaskIdentity "
-            "ExternalTaskResult "
-            "ExternalTaskResultError parse_external_task_result parse_external_task_result_artifact",
+            "EXTERNAL_TASK_RESULT_SCHEMA EXTERNAL_TASK_RESULT_VERSION ExternalTaskFailure "
+            "ExternalTaskIdentity ExternalTaskResult ExternalTaskResultError parse_external_task_result "
+            "parse_external_task_result_artifact",
         ),
         "auth_composition": (
             "dw_core.auth_composition",
