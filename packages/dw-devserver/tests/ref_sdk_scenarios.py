@@ -30,6 +30,12 @@ def double(n: int) -> int:
     return n * 2
 
 
+@activity.defn(name="slow_double")
+async def slow_double(n: int) -> int:
+    await asyncio.sleep(1.5)
+    return n * 2
+
+
 @workflow.defn(name="greeter")
 class GreeterWorkflow:
     def run(self, ctx, name):  # type: ignore[no-untyped-def]
@@ -91,6 +97,20 @@ class CounterWorkflow:
         return ctx.continue_as_new(n + 1, limit)
 
 
+@workflow.defn(name="patient")
+class PatientWorkflow:
+    def __init__(self) -> None:
+        self.pokes = 0
+
+    @workflow.signal("poke")
+    def poke(self):  # type: ignore[no-untyped-def]
+        self.pokes += 1
+
+    def run(self, ctx, n):  # type: ignore[no-untyped-def]
+        doubled = yield ctx.schedule_activity("slow_double", [n])
+        return {"doubled": doubled, "pokes": self.pokes}
+
+
 @workflow.defn(name="forever")
 class ForeverWorkflow:
     def __init__(self) -> None:
@@ -102,6 +122,7 @@ class ForeverWorkflow:
 
 
 ALL_WORKFLOWS = [
+    PatientWorkflow,
     GreeterWorkflow,
     ApprovalWorkflow,
     SleeperWorkflow,
@@ -110,7 +131,7 @@ ALL_WORKFLOWS = [
     CounterWorkflow,
     ForeverWorkflow,
 ]
-ALL_ACTIVITIES = [greet, double]
+ALL_ACTIVITIES = [greet, double, slow_double]
 
 
 async def wait_status(client: Client, workflow_id: str, statuses: set[str], timeout: float = 30.0) -> str:
@@ -175,6 +196,21 @@ async def continue_as_new(client: Client) -> Any:
     return {"status": status, "result": result, "runs": len(runs.runs) if hasattr(runs, "runs") else None}
 
 
+async def signal_during_activity(client: Client) -> Any:
+    """A signal wakes the workflow while its activity runs: 0.4.84 re-sends the pending activity."""
+    handle = await client.start_workflow(
+        workflow_type="patient", workflow_id="patient-1", task_queue=QUEUE, input=[5]
+    )
+    await wait_status(client, "patient-1", {"waiting"})
+    await asyncio.sleep(0.3)
+    await client.signal_workflow("patient-1", "poke")
+    result = await client.get_result(handle, timeout=60.0)
+    desc = await client.describe_workflow("patient-1")
+    history = await client.get_history("patient-1", desc.run_id)
+    scheduled = [e for e in history["events"] if e["event_type"] == "ActivityScheduled"]
+    return {"result": result, "activities_scheduled": len(scheduled)}
+
+
 async def cancel_and_terminate(client: Client) -> Any:
     out: dict[str, Any] = {}
     for wid, op in (("forever-cancel", "cancel"), ("forever-terminate", "terminate")):
@@ -218,6 +254,7 @@ SCENARIOS = {
     "child": child,
     "continue_as_new": continue_as_new,
     "cancel_and_terminate": cancel_and_terminate,
+    "signal_during_activity": signal_during_activity,
     "schedule_trigger": schedule_trigger,
 }
 

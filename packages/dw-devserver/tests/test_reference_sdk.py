@@ -64,6 +64,7 @@ async def test_reference_sdk_end_to_end() -> None:
             "child",
             "continue_as_new",
             "cancel_and_terminate",
+            "signal_during_activity",
         ]
         if has_schedules:
             names.append("schedule_trigger")
@@ -82,6 +83,8 @@ async def test_reference_sdk_end_to_end() -> None:
         "cancel": "WorkflowCancelled: user asked",
         "terminate": "WorkflowTerminated: operator stop",
     }
+    during = ok(results, "signal_during_activity")
+    assert during == {"result": {"doubled": 10, "pokes": 1}, "activities_scheduled": 1}
     if has_schedules:
         assert ok(results, "schedule_trigger") == {"outcome": "triggered", "result": "hello, schedule"}
 
