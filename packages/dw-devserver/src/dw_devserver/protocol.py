@@ -1,7 +1,7 @@
-"""Wire constants of the Durable Workflow protocol as the dev server serves them.
+"""Wire rules of the Durable Workflow protocol as the dev server serves them.
 
-Kept local because ``dw_core.protocol`` did not exist when the server was written; the values
-come from spec/control-plane.md and spec/worker-plane.md.
+Names and versions shared with the SDK come from ``dw_core.protocol``; what only a server needs
+(accepted version ranges, the ``control_plane`` response block, status buckets) lives here.
 """
 
 from __future__ import annotations
@@ -10,22 +10,24 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-CONTROL_PLANE_HEADER = "X-Durable-Workflow-Control-Plane-Version"
-CONTROL_PLANE_VERSION = "2"
-WORKER_PROTOCOL_HEADER = "X-Durable-Workflow-Protocol-Version"
+from dw_core import protocol as wire
+
+CONTROL_PLANE_HEADER: str = wire.CONTROL_PLANE_VERSION_HEADER
+CONTROL_PLANE_VERSION: str = wire.CONTROL_PLANE_VERSION
+WORKER_PROTOCOL_HEADER: str = wire.WORKER_PROTOCOL_VERSION_HEADER
 SERVER_VERSION = "2.0.0-dev"
 
-TERMINAL_COMMANDS = ("complete_workflow", "fail_workflow", "continue_as_new")
+TERMINAL_COMMANDS = (wire.COMMAND_COMPLETE_WORKFLOW, wire.COMMAND_FAIL_WORKFLOW, wire.COMMAND_CONTINUE_AS_NEW)
 NON_TERMINAL_COMMANDS = (
-    "schedule_activity",
-    "start_timer",
-    "start_child_workflow",
-    "record_side_effect",
-    "record_version_marker",
-    "upsert_search_attributes",
-    "open_condition_wait",
-    "complete_update",
-    "fail_update",
+    wire.COMMAND_SCHEDULE_ACTIVITY,
+    wire.COMMAND_START_TIMER,
+    wire.COMMAND_START_CHILD_WORKFLOW,
+    wire.COMMAND_RECORD_SIDE_EFFECT,
+    wire.COMMAND_RECORD_VERSION_MARKER,
+    wire.COMMAND_UPSERT_SEARCH_ATTRIBUTES,
+    wire.COMMAND_OPEN_CONDITION_WAIT,
+    wire.COMMAND_COMPLETE_UPDATE,
+    wire.COMMAND_FAIL_UPDATE,
 )
 SUPPORTED_COMMANDS = NON_TERMINAL_COMMANDS + TERMINAL_COMMANDS
 
