@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -330,6 +330,31 @@ async def test_a_deadline_passed_on_receipt_is_a_retryable_timeout_and_nothing_r
     assert "received after" in failure["message"]
     assert calls == []
     assert parse_external_task_result(result).deadline_exceeded
+
+
+def stamp(seconds: float, pattern: str, offset: timedelta | None = None) -> str:
+    moment = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    return moment.astimezone(timezone(offset or timedelta(0))).strftime(pattern)
+
+
+@pytest.mark.parametrize(
+    ("lease", "expired"),
+    [
+        (stamp(FAR, "%Y-%m-%dT%H:%M:%SZ"), False),
+        (stamp(FAR, "%Y-%m-%dT%H:%M:%S.%f123Z"), False),  # nanosecond precision
+        (stamp(FAR, "%Y-%m-%dT%H:%M:%S"), False),  # no zone: read as UTC
+        (stamp(FAR, "%Y-%m-%dT%H:%M:%S%z", timedelta(hours=-8)), False),
+        (stamp(-30, "%Y-%m-%dT%H:%M:%S.%f+05:30", timedelta(hours=5, minutes=30)), True),
+        (stamp(-30, "%Y-%m-%d %H:%M:%S.%fZ"), True),
+    ],
+)
+async def test_deadline_formats_and_offsets_are_read_exactly(lease: str, expired: bool) -> None:
+    envelope = envelope_for()
+    envelope["lease"]["expires_at"] = lease
+    result = await run(envelope)
+    assert result["outcome"]["status"] == ("failed" if expired else "succeeded")
+    if expired:
+        assert result["failure"]["details"] == {"deadline": "lease.expires_at", "expires_at": lease}
 
 
 async def test_the_recorded_fixture_as_is_arrives_after_its_lease() -> None:

@@ -83,7 +83,8 @@ _RESULT_CODECS: Final = (serializer.AVRO_CODEC, serializer.JSON_CODEC)
 # RFC 3339 date-time; the zone is optional because the server writes UTC and a zone-less deadline
 # is read as UTC (as 0.4.84 does). Any number of fraction digits is accepted on every Python.
 _TIMESTAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?",
+    re.ASCII,
 )
 
 
