@@ -515,6 +515,12 @@ async def test_an_unsupported_codec_is_reported_as_such() -> None:
     assert parse_external_task_result(result).unsupported_payload
 
 
+async def test_a_non_string_codec_is_unsupported_and_reported_as_written() -> None:
+    result = await run(envelope_for("echo", {"codec": 5, "blob": "WzFd"}))
+    failure = assert_failure(result, "unsupported_payload", "unsupported_payload_codec", retryable=False)
+    assert failure["details"] == {"codec": "5"}
+
+
 async def test_a_storage_reference_without_storage_is_not_dereferenced(tmp_path: Path) -> None:
     storage = LocalFilesystemExternalStorage(tmp_path)
     stored = serializer.external_storage_envelope([20, 22], external_storage=storage, threshold_bytes=1)

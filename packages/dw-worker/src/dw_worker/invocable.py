@@ -394,8 +394,9 @@ class InvocableActivityHandler:
     def _input_codec(arguments: Any) -> str:
         if isinstance(arguments, Mapping):
             codec = arguments.get("codec")
-            if isinstance(codec, str) and codec:
-                return codec
+            if codec is not None and codec != "":
+                # a non-string codec is reported as written, never silently read as JSON
+                return codec if isinstance(codec, str) else json.dumps(codec)
         return serializer.JSON_CODEC
 
     def _decode_arguments(self, arguments: Any, codec: str) -> tuple[Any, ...]:
