@@ -197,6 +197,9 @@ class FastWorkerPlane:
                 timer = loop.call_later(self._timeout if timeout is None else timeout, expire, connection)
                 try:
                     status, raw, keep_alive = await connection.exchange(request)
+                except asyncio.CancelledError:
+                    connection.close()  # half-used: never hand it to another request
+                    raise
                 finally:
                     timer.cancel()
             except (
