@@ -103,6 +103,7 @@ async def _serve(config: ServerConfig, host: str, port: int, log_level: str) -> 
             lifespan="on",
             access_log=False,
             timeout_graceful_shutdown=2,
+            proxy_headers=False,
         )
     )
     loop = asyncio.get_running_loop()

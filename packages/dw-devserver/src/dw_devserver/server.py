@@ -110,7 +110,12 @@ class DevServer:
         app = create_app(runtime=runtime)
         sock = _bind(host, port)
         uv_config = uvicorn.Config(
-            app, log_level=log_level, lifespan="on", access_log=False, timeout_graceful_shutdown=1
+            app,
+            log_level=log_level,
+            lifespan="on",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            proxy_headers=False,  # local server: no proxy in front, one middleware less per request
         )
         server = uvicorn.Server(uv_config)
         self = cls(runtime, server, sock, host)

@@ -20,9 +20,10 @@ from types import ModuleType
 log = logging.getLogger("dw_devserver.routes")
 
 ROUTE_MODULES = [
+    # the worker plane carries most requests; routes are matched in this order
+    "worker_plane",
     "discovery",
     "workflows",
-    "worker_plane",
     "admin",
     "schedules",
     "namespaces",
