@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from dw_devserver import DevServer
 from dw_devserver.codec import decode_avro, encode_avro
 
@@ -898,3 +899,25 @@ async def test_signal_and_update_reject_unknown_codecs(dev: DevServer, api: Http
     r = await api.post("/workflows/wf/signal/" + "x" * 300)
     assert r.status_code == 422 and "signal_name" in r.json()["errors"]
     assert snap(dev.runtime) == before
+
+
+async def test_abandoned_long_poll_does_not_lease_work_to_a_gone_worker() -> None:
+    async with (
+        DevServer.start(long_poll_timeout=20) as dev,
+        httpx.AsyncClient(base_url=dev.url, timeout=30) as c,
+    ):
+        hdr = {"X-Durable-Workflow-Protocol-Version": "1.1"}
+        body = {"worker_id": "w", "task_queue": "q"}
+        await c.post("/api/worker/register", json={**body, "runtime": "python"}, headers=hdr)
+        async with httpx.AsyncClient(base_url=dev.url, timeout=0.3) as impatient:
+            with pytest.raises(httpx.ReadTimeout):
+                await impatient.post("/api/worker/workflow-tasks/poll", json=body, headers=hdr)
+        await asyncio.sleep(0.2)  # the server-side poll is still parked, its client gone
+        await c.post(
+            "/api/workflows",
+            json={"workflow_id": "x", "workflow_type": "t", "task_queue": "q"},
+            headers={"X-Durable-Workflow-Control-Plane-Version": "2"},
+        )
+        r = await asyncio.wait_for(c.post("/api/worker/workflow-tasks/poll", json=body, headers=hdr), 15)
+        task = r.json()["task"]
+        assert task is not None and task["workflow_task_attempt"] == 1  # not first leased to the gone poll
