@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING, Any
 # published SDK relies on ``from durable_workflow import serializer``).
 from durable_workflow import (
     activity,
+    auth_composition,
     client,
     errors,
     external_storage,
+    external_task_input,
+    external_task_result,
     interceptors,
+    invocable,
     metrics,
     retry_policy,
     serializer,
@@ -28,6 +32,14 @@ from durable_workflow import (
     workflow,
 )
 from durable_workflow.activity import ActivityContext, ActivityInfo
+from durable_workflow.auth_composition import (
+    AUTH_COMPOSITION_CONTRACT_SCHEMA,
+    AUTH_COMPOSITION_CONTRACT_VERSION,
+    AUTH_COMPOSITION_REQUIRED_EFFECTIVE_CONFIG_FIELDS,
+    AuthCompositionContract,
+    AuthCompositionContractError,
+    parse_auth_composition_contract,
+)
 from durable_workflow.client import (
     BridgeAdapterOutcome,
     Client,
@@ -101,6 +113,31 @@ from durable_workflow.external_storage import (
     fetch_external_payload,
     store_external_payload,
 )
+from durable_workflow.external_task_input import (
+    EXTERNAL_TASK_INPUT_CONTRACT_SCHEMA,
+    EXTERNAL_TASK_INPUT_MEDIA_TYPE,
+    EXTERNAL_TASK_INPUT_SCHEMA,
+    EXTERNAL_TASK_INPUT_VERSION,
+    ExternalTaskInput,
+    ExternalTaskInputError,
+    ExternalTaskInputIdentity,
+    ExternalTaskLease,
+    ExternalTaskWorkflowContext,
+    parse_external_task_input,
+    parse_external_task_input_artifact,
+)
+from durable_workflow.external_task_result import (
+    EXTERNAL_TASK_RESULT_CONTRACT_SCHEMA,
+    EXTERNAL_TASK_RESULT_MEDIA_TYPE,
+    EXTERNAL_TASK_RESULT_SCHEMA,
+    EXTERNAL_TASK_RESULT_VERSION,
+    ExternalTaskFailure,
+    ExternalTaskIdentity,
+    ExternalTaskResult,
+    ExternalTaskResultError,
+    parse_external_task_result,
+    parse_external_task_result_artifact,
+)
 from durable_workflow.interceptors import (
     ActivityHandler,
     ActivityInterceptorContext,
@@ -110,6 +147,14 @@ from durable_workflow.interceptors import (
     WorkerInterceptor,
     WorkflowTaskHandler,
     WorkflowTaskInterceptorContext,
+)
+from durable_workflow.invocable import (
+    InvocableActivityHandler,
+    InvocableHttpResponse,
+    handle_invocable_activity,
+    handle_invocable_http_request,
+    handle_invocable_lambda_event,
+    lambda_invocable_activity_handler,
 )
 from durable_workflow.metrics import InMemoryMetrics, MetricsRecorder, NoopMetrics
 from durable_workflow.retry_policy import RetryPolicy, TransportRetryPolicy
@@ -161,7 +206,18 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AUTH_COMPOSITION_CONTRACT_SCHEMA",
+    "AUTH_COMPOSITION_CONTRACT_VERSION",
+    "AUTH_COMPOSITION_REQUIRED_EFFECTIVE_CONFIG_FIELDS",
     "EXTERNAL_PAYLOAD_REFERENCE_SCHEMA",
+    "EXTERNAL_TASK_INPUT_CONTRACT_SCHEMA",
+    "EXTERNAL_TASK_INPUT_MEDIA_TYPE",
+    "EXTERNAL_TASK_INPUT_SCHEMA",
+    "EXTERNAL_TASK_INPUT_VERSION",
+    "EXTERNAL_TASK_RESULT_CONTRACT_SCHEMA",
+    "EXTERNAL_TASK_RESULT_MEDIA_TYPE",
+    "EXTERNAL_TASK_RESULT_SCHEMA",
+    "EXTERNAL_TASK_RESULT_VERSION",
     "ActivityCancelled",
     "ActivityContext",
     "ActivityFailed",
@@ -169,6 +225,8 @@ __all__ = [
     "ActivityInfo",
     "ActivityInterceptorContext",
     "ActivityRetryPolicy",
+    "AuthCompositionContract",
+    "AuthCompositionContractError",
     "BridgeAdapterOutcome",
     "ChildWorkflowCancelled",
     "ChildWorkflowFailed",
@@ -182,8 +240,19 @@ __all__ = [
     "ExternalPayloadReference",
     "ExternalPayloadStoragePolicy",
     "ExternalStorageDriver",
+    "ExternalTaskFailure",
+    "ExternalTaskIdentity",
+    "ExternalTaskInput",
+    "ExternalTaskInputError",
+    "ExternalTaskInputIdentity",
+    "ExternalTaskLease",
+    "ExternalTaskResult",
+    "ExternalTaskResultError",
+    "ExternalTaskWorkflowContext",
     "InMemoryMetrics",
     "InvalidArgument",
+    "InvocableActivityHandler",
+    "InvocableHttpResponse",
     "LocalFilesystemExternalStorage",
     "MetricsRecorder",
     "NamespaceDescription",
@@ -254,6 +323,15 @@ __all__ = [
     "external_storage_driver_from_policy",
     "external_storage_envelope",
     "fetch_external_payload",
+    "handle_invocable_activity",
+    "handle_invocable_http_request",
+    "handle_invocable_lambda_event",
+    "lambda_invocable_activity_handler",
+    "parse_auth_composition_contract",
+    "parse_external_task_input",
+    "parse_external_task_input_artifact",
+    "parse_external_task_result",
+    "parse_external_task_result_artifact",
     "replay",
     "store_external_payload",
     "sync",
@@ -268,4 +346,17 @@ __all__ = [
 __all__ += [name for name, (_, package) in _OPTIONAL_NAMES.items() if find_spec(package) is not None]
 
 # Imported for their side effect of being package attributes; listed so linters see them used.
-_SUBMODULES = (client, errors, external_storage, interceptors, metrics, retry_policy, serializer, worker)
+_SUBMODULES = (
+    auth_composition,
+    client,
+    errors,
+    external_storage,
+    external_task_input,
+    external_task_result,
+    interceptors,
+    invocable,
+    metrics,
+    retry_policy,
+    serializer,
+    worker,
+)
