@@ -94,6 +94,8 @@ async def test_body_header_and_namespace_errors(
     )
     r = await api.get("/no/such/route")
     assert r.status_code == 404 and r.json()["reason"] == "not_found"
+    r = await api.call("PUT", "/workflows", {})
+    assert r.status_code == 405 and r.json()["reason"] == "method_not_allowed"
     assert snap(dev.runtime) == before
 
 
