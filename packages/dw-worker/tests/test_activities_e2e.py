@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -32,6 +33,17 @@ def flaky(key: str, failures: int) -> str:
 async def refuses(key: str) -> None:
     attempts[key].append(activity.context().info.attempt_number)
     raise NonRetryableError("card declined")
+
+
+class PaymentDeclined(Exception):
+    def __init__(self, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+@activity.defn(name="act.declines")
+def declines() -> None:
+    raise PaymentDeclined("declined by issuer", {"code": 51, "retry_at": None})
 
 
 @activity.defn(name="act.silent")
@@ -101,6 +113,16 @@ class NonRetryable:
         return "unexpected success"
 
 
+@workflow.defn(name="act.failure_details")
+class FailureDetails:
+    def run(self, ctx: Any) -> Any:
+        try:
+            yield ctx.schedule_activity("act.declines", [])
+        except ActivityFailed as failed:
+            return {"type": failed.exception_type, "payload": failed.exception_payload}
+        return "unexpected success"
+
+
 @workflow.defn(name="act.heartbeat_timeout")
 class HeartbeatTimeout:
     def run(self, ctx: Any) -> Any:
@@ -125,8 +147,16 @@ class InfoWorkflow:
         return info
 
 
-ACTIVITIES = [flaky, refuses, silent, sync_heartbeats, async_heartbeats, describe_info]
-WORKFLOWS = [Retrying, NonRetryable, HeartbeatTimeout, Long, InfoWorkflow]
+ACTIVITIES: list[Callable[..., Any]] = [
+    declines,
+    flaky,
+    refuses,
+    silent,
+    sync_heartbeats,
+    async_heartbeats,
+    describe_info,
+]
+WORKFLOWS = [FailureDetails, Retrying, NonRetryable, HeartbeatTimeout, Long, InfoWorkflow]
 
 
 def wf_id() -> str:
@@ -170,6 +200,21 @@ async def test_non_retryable_error_skips_the_retry_budget(client: Any, queue: st
     assert result["non_retryable"] is True
     assert "card declined" in result["message"]
     assert result["type"] == "NonRetryableError"
+
+
+async def test_failure_reports_type_message_and_details(client: Any, queue: str) -> None:
+    from dw_core import serializer
+
+    async with worker(client, queue):
+        handle = await client.start_workflow(
+            workflow_type="act.failure_details", task_queue=queue, workflow_id=wf_id()
+        )
+        result = await handle.result(timeout=TIMEOUT)
+    payload = result["payload"]
+    assert result["type"] == "PaymentDeclined"
+    assert payload["message"] == "declined by issuer" and payload["non_retryable"] is False
+    details = serializer.decode(payload["details"], payload["details_payload_codec"])
+    assert details == {"code": 51, "retry_at": None}
 
 
 async def test_heartbeat_timeout_fails_the_activity(client: Any, queue: str) -> None:

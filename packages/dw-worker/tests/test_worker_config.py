@@ -21,7 +21,8 @@ def _workflow_class(body: str) -> type:
     exec(
         f"class Flow:\n    def run(self, ctx):\n        {body}\n", namespace
     )  # no source file: bytecode fingerprint
-    return workflow.defn(name="guard.flow")(namespace["Flow"])
+    cls: type = workflow.defn(name="guard.flow")(namespace["Flow"])
+    return cls
 
 
 def test_changed_workflow_class_under_the_same_worker_id_is_refused() -> None:

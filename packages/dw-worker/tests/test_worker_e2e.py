@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -121,7 +122,7 @@ class Continues:
 
 
 ALL_WORKFLOWS = [Greeter, WaitsForApproval, Counter, Child, Parent, Features, Continues]
-ALL_ACTIVITIES = [greet, add]
+ALL_ACTIVITIES: list[Callable[..., Any]] = [greet, add]
 
 
 @pytest.fixture(params=[None, 0, 1], ids=["cache-default", "cache-off", "cache-1"])

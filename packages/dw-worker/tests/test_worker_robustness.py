@@ -101,7 +101,8 @@ def _versioned(activity_type: str) -> type:
         "        return first\n",
         namespace,
     )
-    return workflow.defn(name="rob.changing")(namespace["Changing"])
+    cls: type = workflow.defn(name="rob.changing")(namespace["Changing"])
+    return cls
 
 
 async def test_non_determinism_fails_the_task_not_the_worker(client: Any, queue: str) -> None:
