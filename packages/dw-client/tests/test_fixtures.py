@@ -45,12 +45,8 @@ from dw_client import (
 from dw_core import serializer
 from dw_core.metrics import CLIENT_REQUESTS, InMemoryMetrics, route_template
 
-# The shared material sits beside the repository root (``../shared``); the root conftest exports
-# its location (or the DW_SHARED_DIR override) as DW_SHARED_DIR.
-_SHARED = os.environ.get("DW_SHARED_DIR") or str(
-    pathlib.Path(__file__).resolve().parents[3].parent / "shared"
-)
-FIXTURES = pathlib.Path(_SHARED) / "fixtures" / "control-plane"
+# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+FIXTURES = pathlib.Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
 
 # SDK method for fixtures that do not name one (control-plane.md §11).
 METHOD_BY_OPERATION = {

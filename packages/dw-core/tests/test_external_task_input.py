@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -25,11 +26,8 @@ from dw_core.external_task_input import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-FIXTURES = next(
-    p / "shared" / "fixtures"
-    for p in Path(__file__).resolve().parents
-    if (p / "shared" / "fixtures").is_dir()
-)
+# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures"
 INPUT_FIXTURES = FIXTURES / "external-task-input"
 DELETE = object()
 NOTES = "__notes__"  # set by BaseException.add_note() on 3.11+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,8 @@ from dw_core import workflow
 from dw_core.errors import ChildWorkflowFailed
 from dw_core.workflow import Replayer, replay, replay_history_file
 
-# The shared fixtures live beside the repository, as ../shared (repository root = parents[3]).
-GOLDEN_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "golden_history"
+# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+GOLDEN_DIR = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "golden_history"
 
 
 @workflow.defn(name="golden.single-activity")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,8 @@ import pytest
 from dw_core import serializer
 from dw_core.payload_errors import InvalidBase64PayloadError, UnsupportedPayloadCodecError
 
-_HERE = Path(__file__).resolve()
-FIXTURES = next(p / "shared" / "fixtures" for p in _HERE.parents if (p / "shared" / "fixtures").is_dir())
+# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures"
 
 
 def load(relative: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -20,11 +21,8 @@ from dw_core.external_storage import (
 from dw_core.plugins import create_plugin_manager, external_storage_driver, get_plugin_manager
 from dw_storage_s3 import S3ExternalStorage
 
-FIXTURES = next(
-    p / "shared" / "fixtures"
-    for p in pathlib.Path(__file__).resolve().parents
-    if (p / "shared" / "fixtures").is_dir()
-)
+# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+FIXTURES = pathlib.Path(os.environ["DW_SHARED_DIR"]) / "fixtures"
 
 
 def test_policy_from_recorded_namespace_response_builds_a_working_driver(s3_client: Any, bucket: str) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import copy
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -35,11 +36,8 @@ from dw_worker.invocable import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-FIXTURES = next(
-    p / "shared" / "fixtures"
-    for p in Path(__file__).resolve().parents
-    if (p / "shared" / "fixtures").is_dir()
-)
+# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures"
 
 # Activity functions shared, as source, with the published SDK's run of the same cases (it needs its own
 # error classes, so the text is executed in each process with that process's ActivityCancelled and
