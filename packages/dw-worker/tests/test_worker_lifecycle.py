@@ -312,3 +312,17 @@ async def _until(predicate: Any) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition never became true")
         await asyncio.sleep(0.02)
+
+
+async def test_cancelling_run_shuts_down_gracefully_and_returns(client: Any, queue: str) -> None:
+    worker = Worker(client, task_queue=queue, workflows=[OneActivity], activities=[slow], shutdown_timeout=10)
+    running = asyncio.create_task(worker.run())
+    handle = await client.start_workflow(
+        workflow_type="life.one", task_queue=queue, workflow_id=wf_id(), input=["life.slow", 0.3]
+    )
+    await _until(lambda: bool(worker._activity_runner and worker._activity_runner.running))
+    running.cancel()
+    await asyncio.wait_for(running, TIMEOUT)  # returns normally: cancellation is swallowed
+    assert worker.shutdown_report == {"finished": 1, "cancelled": 0}
+    history = await client.get_history(handle.workflow_id, handle.run_id)
+    assert "ActivityCompleted" in [e["event_type"] for e in history["events"]]

@@ -185,6 +185,9 @@ class Worker:
                 )
             try:
                 await self._stopping.wait()
+            except asyncio.CancelledError:
+                # Cancelling run() is a way to stop it (as in 0.4.84): shut down gracefully and return.
+                self._stopping.set()
             finally:
                 for task in loops:
                     task.cancel()
