@@ -6,6 +6,7 @@ the constructor only stores it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -73,3 +74,48 @@ def test_two_activities_with_one_type_name_are_refused() -> None:
     second.__activity_name__ = "first"  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="type name 'first'"):
         Worker(CLIENT, task_queue="q", activities=[first, second])
+
+
+async def test_the_server_refuses_a_changed_class_under_an_active_worker_id(
+    server: Any, client: Any, queue: str, tmp_path: Any
+) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    worker_id = f"guard-{uuid.uuid4().hex[:6]}"
+    script = tmp_path / "changed_worker.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio, sys
+            from dw_client import Client
+            from dw_core import workflow
+            from dw_worker import Worker
+
+            namespace = {"__name__": "guard_module"}
+            exec("class Flow:\\n    def run(self, ctx):\\n        return 'v2'\\n", namespace)
+            Flow = workflow.defn(name="guard.flow")(namespace["Flow"])
+
+            async def main():
+                async with Client(sys.argv[1]) as client:
+                    try:
+                        worker = Worker(client, task_queue=sys.argv[2], workflows=[Flow], worker_id=sys.argv[3])
+                        await worker.run()
+                    except RuntimeError as exc:
+                        print("refused:", exc)
+
+            asyncio.run(main())
+            """
+        )
+    )
+    async with Worker(client, task_queue=queue, workflows=[_workflow_class("return 1")], worker_id=worker_id):
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, str(script), server.url, queue, worker_id],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert "refused:" in done.stdout, done.stderr[-2000:]
+    assert "different definition of workflow type 'guard.flow'" in done.stdout

@@ -28,6 +28,7 @@ from dw_worker.plugin_interceptors import plugin_interceptors
 from dw_worker.process_metrics import ProcessMetricsSampler
 from dw_worker.query_runner import QueryTaskRunner
 from dw_worker.registration import (
+    WorkflowDefinitionChanged,
     activity_type_name,
     fingerprints,
     guard_definitions,
@@ -330,7 +331,22 @@ class Worker:
             if self._compatibility is not None and self._compatibility.query_tasks
             else []
         )
-        ack = await self.client.register_worker(
+        try:
+            ack = await self._send_registration(capabilities)
+        except Exception as exc:
+            if getattr(exc, "server_reason", None) == "workflow_definition_changed":
+                body = getattr(exc, "body", None)
+                workflow_type = body.get("workflow_type") if isinstance(body, dict) else None
+                raise WorkflowDefinitionChanged(
+                    f"the server refused worker {self.worker_id!r}: an active registration with this id "
+                    f"holds a different definition of workflow type {workflow_type!r}. Stop the other "
+                    "process using this worker_id, or give this worker a new worker_id"
+                ) from exc
+            raise
+        self._adopt_cadence(ack)
+
+    async def _send_registration(self, capabilities: list[str]) -> Any:
+        return await self.client.register_worker(
             worker_id=self.worker_id,
             task_queue=self.task_queue,
             supported_workflow_types=sorted(self.workflows),
@@ -344,7 +360,6 @@ class Worker:
             task_slots=self._task_slots(),
             process_metrics=self._process_metrics.sample(),
         )
-        self._adopt_cadence(ack)
 
     # -- loops ------------------------------------------------------------------------------------------
 
