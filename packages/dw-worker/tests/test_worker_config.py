@@ -100,7 +100,9 @@ async def test_the_server_refuses_a_changed_class_under_an_active_worker_id(
             async def main():
                 async with Client(sys.argv[1]) as client:
                     try:
-                        worker = Worker(client, task_queue=sys.argv[2], workflows=[Flow], worker_id=sys.argv[3])
+                        worker = Worker(
+                            client, task_queue=sys.argv[2], workflows=[Flow], worker_id=sys.argv[3]
+                        )
                         await worker.run()
                     except RuntimeError as exc:
                         print("refused:", exc)
