@@ -46,9 +46,12 @@ def declines() -> None:
     raise PaymentDeclined("declined by issuer", {"code": 51, "retry_at": None})
 
 
+release_silent = threading.Event()
+
+
 @activity.defn(name="act.silent")
 def silent(seconds: float) -> str:
-    time.sleep(seconds)  # never heartbeats
+    release_silent.wait(seconds)  # never heartbeats; the test releases it once the timeout was seen
     return "finished too late"
 
 
@@ -127,7 +130,7 @@ class FailureDetails:
 class HeartbeatTimeout:
     def run(self, ctx: Any) -> Any:
         try:
-            yield ctx.schedule_activity("act.silent", [3.0], heartbeat_timeout=1, start_to_close_timeout=30)
+            yield ctx.schedule_activity("act.silent", [20.0], heartbeat_timeout=1, start_to_close_timeout=30)
         except ActivityFailed as failed:
             return f"timed out: {failed.failure_category or failed.exception_type or failed}"
         return "no timeout"
@@ -222,7 +225,10 @@ async def test_heartbeat_timeout_fails_the_activity(client: Any, queue: str) -> 
         handle = await client.start_workflow(
             workflow_type="act.heartbeat_timeout", task_queue=queue, workflow_id=wf_id()
         )
-        result = await handle.result(timeout=TIMEOUT)
+        try:
+            result = await handle.result(timeout=TIMEOUT)
+        finally:
+            release_silent.set()
     assert result.startswith("timed out")
 
 
