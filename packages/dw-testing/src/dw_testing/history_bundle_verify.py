@@ -468,7 +468,8 @@ def _check_integrity(
             "Bundle has no [integrity] object, so it cannot be checked for tampering.",
             path="integrity",
         )
-        return _integrity_report(None, present=False, signing_key_provided=keyed)
+        # Nothing to check a key against, so none counts as used (as 0.4.84 reports it).
+        return _integrity_report(None, present=False, signing_key_provided=False)
 
     def done(**kwargs: Any) -> dict[str, Any]:
         return _integrity_report(block, present=True, signing_key_provided=keyed, **kwargs)
@@ -622,10 +623,10 @@ def _report(findings: _Findings, bundle_summary: dict[str, Any], integrity: dict
     }
 
 
-def _unparseable(message: str, signing_key: str | None) -> dict[str, Any]:
+def _unparseable(message: str) -> dict[str, Any]:
     findings = _Findings()
     findings.add("bundle.unparseable", SEVERITY_ERROR, message)
-    integrity = _integrity_report(None, present=False, signing_key_provided=bool(signing_key))
+    integrity = _integrity_report(None, present=False, signing_key_provided=False)
     return _report(findings, _bundle_summary(None), integrity)
 
 
@@ -637,9 +638,7 @@ def verify_bundle(bundle: Any, signing_key: str | None = None) -> dict[str, Any]
     checked without a key gives the ``integrity.signature_key_unavailable`` warning.
     """
     if not isinstance(bundle, Mapping):
-        return _unparseable(
-            f"A history-export bundle must be a JSON object, got {type(bundle).__name__}.", signing_key
-        )
+        return _unparseable(f"A history-export bundle must be a JSON object, got {type(bundle).__name__}.")
     findings = _Findings()
     _check_envelope(bundle, findings)
     _check_workflow(bundle, findings)
@@ -656,7 +655,7 @@ def verify_bundle_json(payload: str, signing_key: str | None = None) -> dict[str
     try:
         bundle = json.loads(payload)
     except (ValueError, RecursionError) as exc:
-        return _unparseable(f"Bundle is not valid JSON: {exc}.", signing_key)
+        return _unparseable(f"Bundle is not valid JSON: {exc}.")
     return verify_bundle(bundle, signing_key)
 
 
