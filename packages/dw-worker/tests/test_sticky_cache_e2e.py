@@ -124,3 +124,20 @@ async def test_cache_of_size_one_evicts_and_still_gives_right_results(client: An
         assert await asyncio.gather(*(h.result(timeout=TIMEOUT) for h in handles)) == [3, 3, 3, 3]
     assert len(worker.cache) <= 1
     assert worker.workflow_task_stats["full_replays"] >= 4
+
+
+async def test_histories_longer_than_a_page_replay_and_extend_correctly(client: Any, queue: str) -> None:
+    steps = 180  # about 540 events: more than the server's 500-event default page
+    for cache_size in (0, 1000):
+        worker = Worker(
+            client, task_queue=queue, workflows=[Steps], activities=[inc], max_cached_workflows=cache_size
+        )
+        async with worker:
+            handle = await client.start_workflow(
+                workflow_type="cache.steps", task_queue=queue, workflow_id=wf_id(), input=[steps]
+            )
+            assert await handle.result(timeout=60) == steps
+        history = await client.get_history(handle.workflow_id, handle.run_id)
+        assert len(history["events"]) > 500
+        stats = worker.workflow_task_stats
+        assert stats["full_replays"] == (steps + 1 if cache_size == 0 else 1)

@@ -334,6 +334,7 @@ class FastWorkerPlane:
                 "lease_owner": lease_owner,
                 "workflow_task_attempt": workflow_task_attempt,
                 "next_history_page_token": next_history_page_token,
+                "history_page_size": protocol.MAX_HISTORY_PAGE_SIZE,  # fewer round trips on a full replay
             },
             context=ErrorContext("task", task_id),
         )

@@ -31,7 +31,6 @@ AMBIGUOUS_COMPLETION_REASONS: Final = frozenset(
         "workflow_task_attempt_mismatch",
     }
 )
-HISTORY_PAGE_SIZE: Final = 1000
 # The first page comes with the poll. Kept small: a worker with the run cached only needs the tail,
 # which it asks for directly; a full replay pages the rest in at the maximum page size.
 FIRST_PAGE_SIZE: Final = 16
