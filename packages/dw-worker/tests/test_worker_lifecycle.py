@@ -326,3 +326,18 @@ async def test_cancelling_run_shuts_down_gracefully_and_returns(client: Any, que
     assert worker.shutdown_report == {"finished": 1, "cancelled": 0}
     history = await client.get_history(handle.workflow_id, handle.run_id)
     assert "ActivityCompleted" in [e["event_type"] for e in history["events"]]
+
+
+async def test_a_deregistered_worker_registers_again_and_keeps_working(client: Any, queue: str) -> None:
+    metrics = InMemoryMetrics()
+    worker = Worker(client, task_queue=queue, workflows=[OneActivity], activities=[echo], metrics=metrics)
+    async with worker:
+        await client.deregister_worker(worker.worker_id)  # e.g. an operator pruning the roster
+        handle = await client.start_workflow(
+            workflow_type="life.one", task_queue=queue, workflow_id=wf_id(), input=["life.echo", "back"]
+        )
+        assert await handle.result(timeout=TIMEOUT) == "back"
+        described = await client.describe_worker(worker.worker_id)
+    assert described.task_queue == queue
+    refused = {"task_kind": "workflow", "task_queue": queue, "outcome": "error"}
+    assert metrics.counter_value(WORKER_POLLS, refused) >= 1  # the 412 happened and was recovered from

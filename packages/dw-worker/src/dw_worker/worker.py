@@ -404,10 +404,10 @@ class Worker:
             except Exception as exc:
                 slots.release()
                 self._record_poll(tags_base, "error", started)
-                if await self._recover_from_poll_error(exc):
-                    continue
-                delay = backoff.next_delay()
-                logger.warning("%s poll failed (%s); retrying in %.2f s", kind, exc, delay)
+                recovered = await self._recover_from_poll_error(exc)
+                delay = backoff.next_delay()  # even after re-registering: never spin on a refusing server
+                if not recovered:
+                    logger.warning("%s poll failed (%s); retrying in %.2f s", kind, exc, delay)
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), delay)
                 continue
