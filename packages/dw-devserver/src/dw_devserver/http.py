@@ -14,10 +14,12 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from dw_devserver import protocol
 
@@ -312,6 +314,53 @@ async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
     return data
 
 
+_UNDECODABLE_PARAMS = "dw_undecodable_path_params"
+
+
+def raw_route_path(scope: Scope) -> str:
+    """The request path as sent, still percent-encoded (``%2F`` stays inside its segment)."""
+    raw = scope.get("raw_path")
+    if not raw:
+        # an ASGI server that does not pass raw_path: re-encode what we can of the decoded path
+        return quote(str(scope["path"]), safe="/:@!$&'()*+,;=-._~")
+    path = raw.decode("latin-1") if isinstance(raw, (bytes, bytearray)) else str(raw)
+    path = path.split("?", 1)[0]
+    root = str(scope.get("root_path", "") or "")
+    if root and path.startswith(root) and path != root:
+        path = path[len(root):]
+    return path
+
+
+class EncodedPathRoute(Route):
+    """A route matched on the raw path, each path parameter decoded after the match.
+
+    Starlette matches on the decoded path, so an id containing ``%2F`` would be split into two
+    segments and miss its route; matching the encoded form keeps every segment whole.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        match = self.path_regex.match(raw_route_path(scope))
+        if not match:
+            return Match.NONE, {}
+        params: dict[str, Any] = dict(scope.get("path_params", {}))
+        undecodable: list[str] = []
+        for key, value in match.groupdict().items():
+            try:
+                decoded = unquote(value, errors="strict")
+            except UnicodeDecodeError:
+                undecodable.append(key)
+                decoded = value
+            params[key] = self.param_convertors[key].convert(decoded)
+        child_scope: dict[str, Any] = {"endpoint": self.endpoint, "path_params": params}
+        if undecodable:
+            child_scope[_UNDECODABLE_PARAMS] = undecodable
+        if self.methods and scope["method"] not in self.methods:
+            return Match.PARTIAL, child_scope
+        return Match.FULL, child_scope
+
+
 class RouteTable:
     """Collects the routes of one module; ``routes`` is what the app mounts."""
 
@@ -339,7 +388,7 @@ class RouteTable:
 
         def decorate(handler: Handler) -> Handler:
             endpoint = _endpoint(handler, plane, allowed, check_namespace, operation, operation_name_field)
-            self.routes.append(Route(path, endpoint, methods=list(methods)))
+            self.routes.append(EncodedPathRoute(path, endpoint, methods=list(methods)))
             return handler
 
         return decorate
@@ -375,6 +424,15 @@ def _endpoint(
         status = 200
         body: dict[str, Any]
         try:
+            undecodable = request.scope.get(_UNDECODABLE_PARAMS)
+            if undecodable:
+                raise ApiError(
+                    400,
+                    "invalid_path_encoding",
+                    f"Path parameter {undecodable[0]!r} is not percent-encoded UTF-8; "
+                    "percent-encode the UTF-8 bytes of each path segment.",
+                    parameters=list(undecodable),
+                )
             payload = await read_json_body(request, rt.config.max_payload_bytes)
             role = "admin"
             if plane != "open":
