@@ -95,6 +95,10 @@ def some_workflows():
 
 
 NOT_CALLABLE = 3
+
+
+def not_workflows():
+    return [int]
 """
 
 
@@ -622,6 +626,7 @@ def test_cli_missing_families(workflows_dir: Path, tmp_path: Path) -> None:
         ([], "--workflows"),
         (["--workflows", "no_colon"], "MODULE:CALLABLE"),
         (["--workflows", "golden_workflows_h11:NOT_CALLABLE"], "not callable"),
+        (["--workflows", "golden_workflows_h11:not_workflows"], "not a @workflow.defn class"),
         (["--workflows", "no_such_module_h11:x"], "no_such_module_h11"),
     ],
 )

@@ -42,6 +42,7 @@ from dw_core.workflow import (
     StartTimer,
     UpsertSearchAttributes,
     WaitCondition,
+    WorkflowDefinitionError,
     get_definition,
     replay_history,
 )
@@ -716,9 +717,17 @@ def load_workflows(spec: str) -> list[type]:
         )
     classes = list(produced)
     for cls in classes:
-        if not isinstance(cls, type):
+        if not isinstance(cls, type) or not _is_workflow(cls):
             raise ValueError(f"{spec}() returned {cls!r}, which is not a @workflow.defn class")
     return classes
+
+
+def _is_workflow(cls: type) -> bool:
+    try:
+        get_definition(cls)
+    except WorkflowDefinitionError:
+        return False
+    return True
 
 
 def _write(document: Mapping[str, Any], output: str | None) -> None:
