@@ -375,7 +375,9 @@ class Activities:
                     "payload_codec": codec,
                 },
             )
-            self._resolve_step(tx, run, execution, "ActivityCompleted", attempt_id)
+            self._resolve_step(
+                tx, run, execution, "ActivityCompleted", attempt_id, result=result, result_codec=codec
+            )
             next_task = None
             return {
                 "task_id": task_id,
@@ -460,7 +462,14 @@ class Activities:
                     **fields,
                 },
             )
-            self._resolve_step(tx, run, execution, "ActivityFailed", attempt_id)
+            self._resolve_step(
+                tx,
+                run,
+                execution,
+                "ActivityFailed",
+                attempt_id,
+                failure={**fields, "non_retryable": non_retryable},
+            )
             return {
                 "task_id": task_id,
                 "activity_attempt_id": attempt_id,
@@ -566,11 +575,20 @@ class Activities:
         execution: dict[str, Any],
         event: str,
         attempt_id: str | None,
+        *,
+        result: str | None = None,
+        result_codec: str = "avro",
+        failure: dict[str, Any] | None = None,
     ) -> None:
         tx.execute(
             "UPDATE steps SET status = 'resolved' WHERE run_id = ? AND sequence = ?",
             (run["run_id"], execution["sequence"]),
         )
+        if self.engine.standalone.is_host(run):
+            self.engine.standalone.close_host(
+                tx, run, execution, result=result, result_codec=result_codec, failure=failure
+            )
+            return
         self.engine.ensure_workflow_task(
             tx,
             run,
@@ -815,5 +833,12 @@ class Activities:
                 "non_retryable": True,
             },
         )
-        self._resolve_step(tx, run, row, "ActivityTimedOut", row["current_attempt_id"])
+        self._resolve_step(
+            tx,
+            run,
+            row,
+            "ActivityTimedOut",
+            row["current_attempt_id"],
+            failure={**fields, "timeout_kind": kind},
+        )
         return {"outcome": "enforced", "has_retry": False, "timeout_kind": kind}

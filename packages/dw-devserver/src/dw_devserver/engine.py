@@ -56,11 +56,13 @@ class Engine:
     def __init__(self, rt: Runtime) -> None:
         from dw_devserver.activities import Activities
         from dw_devserver.completion import Completion
+        from dw_devserver.standalone_activities import StandaloneActivities
 
         self.rt = rt
         self.store = rt.store
         self.activities = Activities(self)
         self.completion = Completion(self)
+        self.standalone = StandaloneActivities(self)
         #: waiters for updates (update_id -> event), released when the update closes
         self._update_waiters: dict[str, asyncio.Event] = {}
         self._history_waiters: dict[str, asyncio.Event] = {}
@@ -233,6 +235,7 @@ class Engine:
         run_timeout_seconds: int | None = None,
         source: str = "control_plane",
         tx: Transaction | None = None,
+        dispatch_workflow_task: bool = True,
     ) -> StartResult:
         """Start a new workflow instance (or return/reject per ``duplicate_policy``)."""
         if tx is None:
@@ -252,6 +255,7 @@ class Engine:
                     run_timeout_seconds=run_timeout_seconds,
                     source=source,
                     tx=own,
+                    dispatch_workflow_task=dispatch_workflow_task,
                 )
         workflow_id = workflow_id or new_id()
         existing = tx.one("SELECT * FROM workflows WHERE workflow_id = ?", (workflow_id,))
@@ -319,6 +323,7 @@ class Engine:
             command_id=command_id,
             accepted=True,
             source=source,
+            dispatch_workflow_task=dispatch_workflow_task,
         )
         return StartResult(
             "started_new",
@@ -353,6 +358,7 @@ class Engine:
         continued_from: str | None = None,
         task_delay: float = 0.0,
         source: str = "control_plane",
+        dispatch_workflow_task: bool = True,
     ) -> dict[str, Any]:
         now = self.now()
         wf = tx.one("SELECT run_count FROM workflows WHERE workflow_id = ?", (workflow_id,))
@@ -452,6 +458,10 @@ class Engine:
             },
             command_id=command_id,
         )
+        if not dispatch_workflow_task:
+            # a host run driven by the server itself (standalone activity): no workflow code to run
+            self.due(tx, run_deadline_at)
+            return run
         task_id = self.ensure_workflow_task(tx, run, {"resume_source_kind": "workflow_start"})
         if task_delay > 0 and task_id is not None:
             tx.update("workflow_tasks", {"id": task_id}, {"available_at": now + task_delay})

@@ -230,4 +230,15 @@ CREATE TABLE IF NOT EXISTS steps (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS steps_by_batch ON steps (run_id, batch_id);
 CREATE INDEX IF NOT EXISTS steps_by_ref ON steps (ref_id);
+
+CREATE TABLE IF NOT EXISTS standalone_activities (
+    activity_id TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    activity_type TEXT NOT NULL,
+    activity_class TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS standalone_by_namespace ON standalone_activities (namespace, created_at);
 """

@@ -24,6 +24,7 @@ ROUTE_MODULES = [
     "worker_plane",
     "discovery",
     "workflows",
+    "activities",
     "admin",
     "schedules",
     "namespaces",
