@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import pathlib
 import subprocess
 import sys
 
@@ -88,3 +90,24 @@ def test_star_import_works_without_the_plugin_extras() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["OK", "Client", "False"]
+
+
+def _reference_python() -> str:
+    repo = pathlib.Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "tools/dev.py", "ref-venv"], cwd=repo, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_public_names_are_exactly_those_of_the_published_sdk() -> None:
+    # The published 0.4.84 package, installed in its own venv, is the authority on the surface
+    # users import; a built-package smoke of theirs imports every one of these names.
+    script = "import json, durable_workflow; print(json.dumps(sorted(durable_workflow.__all__)))"
+    done = subprocess.run([_reference_python(), "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    published = set(json.loads(done.stdout))
+    assert len(published) == 152
+    assert sorted(published - set(durable_workflow.__all__)) == []
+    assert sorted(set(durable_workflow.__all__) - published) == []
