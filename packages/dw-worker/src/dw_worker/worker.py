@@ -27,6 +27,7 @@ from dw_worker.payloads import PayloadOptions
 from dw_worker.plugin_interceptors import plugin_interceptors
 from dw_worker.process_metrics import ProcessMetricsSampler
 from dw_worker.query_runner import QueryTaskRunner
+from dw_worker.query_thread import QueryThread
 from dw_worker.registration import (
     WorkflowDefinitionChanged,
     activity_type_name,
@@ -180,10 +181,15 @@ class Worker:
                 asyncio.create_task(self._poll_loop("activity"), name=f"{self.worker_id}-activity-poller"),
                 asyncio.create_task(self._heartbeat_loop(), name=f"{self.worker_id}-heartbeat"),
             ]
+            query_thread = None
             if self._compatibility is not None and self._compatibility.query_tasks:
-                loops.append(
-                    asyncio.create_task(self._poll_loop("query"), name=f"{self.worker_id}-query-poller")
-                )
+                query_thread = self._query_thread()
+                if query_thread is not None:
+                    query_thread.start()
+                else:
+                    loops.append(
+                        asyncio.create_task(self._poll_loop("query"), name=f"{self.worker_id}-query-poller")
+                    )
             try:
                 await self._stopping.wait()
             except asyncio.CancelledError:
@@ -193,6 +199,8 @@ class Worker:
                 for task in loops:
                     task.cancel()
                 await asyncio.gather(*loops, return_exceptions=True)
+                if query_thread is not None:
+                    await asyncio.to_thread(query_thread.stop, self.shutdown_timeout)
                 await self._drain()
         finally:
             for signum in installed:
@@ -324,6 +332,27 @@ class Worker:
         if type(self.client) is not Client:  # a subclass may override calls: respect it
             return self.client
         return FastWorkerPlane(self.client, self._payloads)
+
+    def _query_thread(self) -> QueryThread | None:
+        """Queries get their own thread and loop with a cloned client, when the client can be cloned."""
+        try:
+            from dw_client import Client
+        except ImportError:  # pragma: no cover - dw-client is a dependency
+            return None
+        if type(self.client) is not Client or self._compatibility is None:
+            return None
+        return QueryThread(
+            client=self.client,
+            worker_id=self.worker_id,
+            task_queue=self.task_queue,
+            build_id=self.build_id,
+            workflows=self.workflows,
+            interceptors=self.interceptors,
+            metrics=self.metrics,
+            payloads=self._payloads,
+            max_concurrent=self.max_concurrent_workflow_tasks,
+            http_timeout=self._compatibility.poll_http_timeout(self.poll_timeout),
+        )
 
     async def _register(self) -> None:
         capabilities = (
