@@ -1,19 +1,23 @@
-"""Shared fixtures: a real dev server in process and a real client for every end-to-end test."""
+"""Shared fixtures: a real dev server and a real client for every end-to-end test.
+
+The server runs on its own thread (``SyncDevServer``) and is shared by the tests of a module: each
+test uses its own task queue and workflow ids, so they cannot see each other's work.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[Any]:
-    from dw_devserver import DevServer
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    from dw_devserver import SyncDevServer
 
-    async with DevServer.start(long_poll_timeout=2) as running:
+    with SyncDevServer.start(long_poll_timeout=2) as running:
         yield running
 
 
@@ -28,7 +32,3 @@ async def client(server: Any) -> AsyncIterator[Any]:
 @pytest.fixture
 def queue() -> str:
     return f"q-{uuid.uuid4().hex[:10]}"
-
-
-def new_id(prefix: str = "wf") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
