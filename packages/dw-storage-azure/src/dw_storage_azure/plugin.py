@@ -6,11 +6,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from dw_core.external_storage import ExternalPayloadStoragePolicy, ExternalStorageDriver
+from dw_core.external_storage import (
+    ExternalPayloadStoragePolicy,
+    ExternalStorageDriver,
+    ObjectStoreDriverPlugin,
+    policy_error,
+)
 from dw_core.plugins import hookimpl
 
-from dw_storage_azure.locator import check_container_name
-from dw_storage_azure.storage import AzureBlobExternalStorage
+from dw_storage_azure.storage import LAYOUT, AzureBlobExternalStorage
 
 __all__ = [
     "DRIVER_NAMES",
@@ -23,10 +27,6 @@ DRIVER_NAMES: Final = ("azure", "azure-blob")
 _REFERENCE_SCHEMES: Final = ("azure://", "azure-blob://")
 
 
-def _fail(detail: str) -> ValueError:
-    return ValueError(f"invalid azure external payload storage policy: {detail}")
-
-
 def _container_from_reference(reference: str) -> str:
     for scheme in _REFERENCE_SCHEMES:
         if reference.startswith(scheme):
@@ -35,18 +35,26 @@ def _container_from_reference(reference: str) -> str:
         # A container URL: https://<account>.blob.core.windows.net/<container>[/...]
         return urlsplit(reference).path.lstrip("/").split("/", 1)[0]
     if "://" in reference or "/" in reference:
-        raise _fail(
+        raise policy_error(
+            LAYOUT.driver,
             f"reference {reference!r} is not an Azure Blob container (use azure-blob://container, "
-            "azure://container or the container URL)"
+            "azure://container or the container URL)",
         )
     return reference
 
 
-def _config_string(policy: ExternalPayloadStoragePolicy, key: str) -> str | None:
-    value = policy.config.get(key)
-    if value is not None and not isinstance(value, str):
-        raise _fail(f"config.{key} must be a string, got {type(value).__name__}")
-    return value or None
+_PLUGIN: Final = ObjectStoreDriverPlugin(
+    driver_names=DRIVER_NAMES,
+    layout=LAYOUT,
+    # The server's policy config has no "container" key; there the container travels as "bucket".
+    container_config_keys=("container", "bucket"),
+    container_from_reference=_container_from_reference,
+    missing_container="set config.container, or a reference such as azure-blob://container",
+    client_option="azure_container_client",
+    client_description="container client",
+    client_example="BlobServiceClient.from_connection_string(...).get_container_client(...)",
+    build=lambda client, name, prefix: AzureBlobExternalStorage(client, container=name, prefix=prefix),
+)
 
 
 def container_from_policy(policy: ExternalPayloadStoragePolicy) -> str:
@@ -55,37 +63,16 @@ def container_from_policy(policy: ExternalPayloadStoragePolicy) -> str:
     A reference may be ``azure-blob://c``, ``azure://c``, ``https://<account>.blob.core.windows.net/c``
     or ``c``; only the container is taken from it, the name prefix comes from the policy's ``prefix``.
     """
-    candidate = _config_string(policy, "container") or _config_string(policy, "bucket")
-    if candidate is None:
-        if not policy.reference:
-            raise _fail("set config.container, or a reference such as azure-blob://container")
-        candidate = _container_from_reference(policy.reference)
-    try:
-        return check_container_name(candidate)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+    return _PLUGIN.container_from_policy(policy)
 
 
 @hookimpl
 def dw_external_storage_driver_names() -> Iterable[str]:
-    return list(DRIVER_NAMES)
+    return _PLUGIN.names()
 
 
 @hookimpl
 def dw_external_storage_driver(
     name: str, policy: ExternalPayloadStoragePolicy, options: Mapping[str, Any]
 ) -> ExternalStorageDriver | None:
-    if name not in DRIVER_NAMES:
-        return None
-    container = container_from_policy(policy)
-    client = options.get("azure_container_client")
-    if client is None:
-        raise ValueError(
-            f"the {name} external storage driver needs the application's container client: pass "
-            "azure_container_client=BlobServiceClient.from_connection_string(...).get_container_client(...) "
-            "to external_storage_driver_from_policy()"
-        )
-    try:
-        return AzureBlobExternalStorage(client, container=container, prefix=policy.prefix)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+    return _PLUGIN.driver(name, policy, options)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
-from dw_core.external_storage import normalize_prefix, payload_object_key
+from dw_core.external_storage import ObjectStoreLayout, downloaded_bytes, normalize_prefix, payload_object_key
 
-from dw_storage_azure.locator import check_container_name, key_from_uri, object_uri
-
-__all__ = ["CONTENT_TYPE", "AzureBlobExternalStorage"]
+__all__ = ["CONTENT_TYPE", "LAYOUT", "AzureBlobExternalStorage"]
 
 CONTENT_TYPE: Final = "application/octet-stream"
+LAYOUT: Final = ObjectStoreLayout(
+    scheme="azure-blob",
+    provider="Azure Blob",
+    driver="azure",
+    container_kind="container",
+    name_hint="lowercase letters, digits, '-'",
+    # Azure allows 3-63 lowercase letters, digits and dashes; we only refuse what cannot be a bare
+    # name (a URI, a path, spaces), so emulators, ``$root`` and future rules are not locked out.
+    name_pattern=re.compile(r"[A-Za-z0-9$](?:[A-Za-z0-9._-]{0,253}[A-Za-z0-9])?"),
+)
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -34,7 +43,7 @@ class AzureBlobExternalStorage:
                 "BlobServiceClient.from_connection_string(...).get_container_client(container)"
             )
         self.container_client = container_client
-        self.container = check_container_name(container)
+        self.container = LAYOUT.check_container_name(container)
         self.prefix = normalize_prefix(prefix)
         client_container = getattr(container_client, "container_name", None)
         # A client for another container would write blobs that the returned URIs do not name.
@@ -59,26 +68,22 @@ class AzureBlobExternalStorage:
             metadata={"sha256": sha256, "codec": codec},
             content_settings=ContentSettings(content_type=CONTENT_TYPE),
         )
-        return object_uri(self.container, key)
+        return LAYOUT.object_uri(self.container, key)
 
     def get(self, uri: str) -> bytes:
         """The blob's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
-        key = key_from_uri(uri, container=self.container, prefix=self.prefix)
+        key = LAYOUT.key_from_uri(uri, container=self.container, prefix=self.prefix)
         try:
             data = self.container_client.download_blob(key).readall()
         except Exception as exc:
             if _is_not_found(exc):
                 raise FileNotFoundError(f"external payload not found: {uri}") from exc
             raise
-        if isinstance(data, (bytearray, memoryview)):
-            return bytes(data)
-        if not isinstance(data, bytes):
-            raise ValueError(f"Azure Blob download of {uri} returned {type(data).__name__}, expected bytes")
-        return data
+        return downloaded_bytes(data, uri=uri, provider=LAYOUT.provider)
 
     def delete(self, uri: str) -> None:
         """Delete the blob; a missing blob is not an error."""
-        key = key_from_uri(uri, container=self.container, prefix=self.prefix)
+        key = LAYOUT.key_from_uri(uri, container=self.container, prefix=self.prefix)
         try:
             self.container_client.delete_blob(key)
         except Exception as exc:

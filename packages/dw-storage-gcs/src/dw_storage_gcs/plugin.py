@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from dw_core.external_storage import ExternalPayloadStoragePolicy, ExternalStorageDriver
+from dw_core.external_storage import (
+    ExternalPayloadStoragePolicy,
+    ExternalStorageDriver,
+    ObjectStoreDriverPlugin,
+    policy_error,
+)
 from dw_core.plugins import hookimpl
 
-from dw_storage_gcs.locator import SCHEME, check_bucket_name
-from dw_storage_gcs.storage import GCSExternalStorage
+from dw_storage_gcs.storage import LAYOUT, GCSExternalStorage
 
 __all__ = [
     "DRIVER_NAME",
@@ -22,23 +26,33 @@ DRIVER_NAME: Final = "gcs"
 _BUCKETS_SEGMENT: Final = "buckets"
 
 
-def _fail(detail: str) -> ValueError:
-    return ValueError(f"invalid gcs external payload storage policy: {detail}")
-
-
 def _bucket_from_reference(reference: str) -> str:
-    if reference.startswith(f"{SCHEME}://"):
-        return reference[len(SCHEME) + 3 :].split("/", 1)[0]
+    if reference.startswith(LAYOUT.uri_lead):
+        return reference[len(LAYOUT.uri_lead) :].split("/", 1)[0]
     segments = reference.split("/")
     # Resource names such as projects/_/buckets/<b> or //storage.googleapis.com/projects/_/buckets/<b>.
     if _BUCKETS_SEGMENT in segments:
         index = segments.index(_BUCKETS_SEGMENT)
         return segments[index + 1] if index + 1 < len(segments) else ""
     if "://" in reference or "/" in reference:
-        raise _fail(
-            f"reference {reference!r} is not a GCS bucket (use gs://bucket or projects/_/buckets/bucket)"
+        raise policy_error(
+            DRIVER_NAME,
+            f"reference {reference!r} is not a GCS bucket (use gs://bucket or projects/_/buckets/bucket)",
         )
     return reference
+
+
+_PLUGIN: Final = ObjectStoreDriverPlugin(
+    driver_names=(DRIVER_NAME,),
+    layout=LAYOUT,
+    container_config_keys=("bucket",),
+    container_from_reference=_bucket_from_reference,
+    missing_container="set config.bucket, or a reference such as gs://bucket or projects/_/buckets/bucket",
+    client_option="gcs_client",
+    client_description="GCS client",
+    client_example="google.cloud.storage.Client(...)",
+    build=lambda client, bucket, prefix: GCSExternalStorage(client, bucket=bucket, prefix=prefix),
+)
 
 
 def bucket_from_policy(policy: ExternalPayloadStoragePolicy) -> str:
@@ -46,40 +60,16 @@ def bucket_from_policy(policy: ExternalPayloadStoragePolicy) -> str:
 
     Only the bucket is taken from a reference; the key prefix comes from the policy's ``prefix``.
     """
-    configured = policy.config.get("bucket")
-    if configured is not None and not isinstance(configured, str):
-        raise _fail(f"config.bucket must be a string, got {type(configured).__name__}")
-    if configured:
-        candidate = configured
-    elif policy.reference:
-        candidate = _bucket_from_reference(policy.reference)
-    else:
-        raise _fail("set config.bucket, or a reference such as gs://bucket or projects/_/buckets/bucket")
-    try:
-        return check_bucket_name(candidate)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+    return _PLUGIN.container_from_policy(policy)
 
 
 @hookimpl
 def dw_external_storage_driver_names() -> Iterable[str]:
-    return [DRIVER_NAME]
+    return _PLUGIN.names()
 
 
 @hookimpl
 def dw_external_storage_driver(
     name: str, policy: ExternalPayloadStoragePolicy, options: Mapping[str, Any]
 ) -> ExternalStorageDriver | None:
-    if name != DRIVER_NAME:
-        return None
-    bucket = bucket_from_policy(policy)
-    client = options.get("gcs_client")
-    if client is None:
-        raise ValueError(
-            "the gcs external storage driver needs the application's GCS client: pass "
-            "gcs_client=google.cloud.storage.Client(...) to external_storage_driver_from_policy()"
-        )
-    try:
-        return GCSExternalStorage(client, bucket=bucket, prefix=policy.prefix)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+    return _PLUGIN.driver(name, policy, options)

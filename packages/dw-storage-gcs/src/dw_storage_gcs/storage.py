@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from dw_core.external_storage import normalize_prefix, payload_object_key
+from dw_core.external_storage import ObjectStoreLayout, downloaded_bytes, normalize_prefix, payload_object_key
 
-from dw_storage_gcs.locator import check_bucket_name, key_from_uri, object_uri
-
-__all__ = ["CONTENT_TYPE", "GCSExternalStorage"]
+__all__ = ["CONTENT_TYPE", "LAYOUT", "GCSExternalStorage"]
 
 CONTENT_TYPE: Final = "application/octet-stream"
+LAYOUT: Final = ObjectStoreLayout(scheme="gs", provider="GCS", driver="gcs")
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -32,7 +31,7 @@ class GCSExternalStorage:
         if client is None:
             raise ValueError("GCSExternalStorage needs a google-cloud-storage client, e.g. storage.Client()")
         self.client = client
-        self.bucket = check_bucket_name(bucket)
+        self.bucket = LAYOUT.check_container_name(bucket)
         self.prefix = normalize_prefix(prefix)
 
     def __repr__(self) -> str:
@@ -47,26 +46,22 @@ class GCSExternalStorage:
         blob = self._blob(key)
         blob.metadata = {"sha256": sha256, "codec": codec}
         blob.upload_from_string(bytes(data), content_type=CONTENT_TYPE)
-        return object_uri(self.bucket, key)
+        return LAYOUT.object_uri(self.bucket, key)
 
     def get(self, uri: str) -> bytes:
         """The object's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
-        key = key_from_uri(uri, bucket=self.bucket, prefix=self.prefix)
+        key = LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix)
         try:
             data = self._blob(key).download_as_bytes()
         except Exception as exc:
             if _is_not_found(exc):
                 raise FileNotFoundError(f"external payload not found: {uri}") from exc
             raise
-        if isinstance(data, (bytearray, memoryview)):
-            return bytes(data)
-        if not isinstance(data, bytes):
-            raise ValueError(f"GCS download of {uri} returned {type(data).__name__}, expected bytes")
-        return data
+        return downloaded_bytes(data, uri=uri, provider=LAYOUT.provider)
 
     def delete(self, uri: str) -> None:
         """Delete the object; a missing object is not an error."""
-        key = key_from_uri(uri, bucket=self.bucket, prefix=self.prefix)
+        key = LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix)
         try:
             self._blob(key).delete()
         except Exception as exc:

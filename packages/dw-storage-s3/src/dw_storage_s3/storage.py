@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from dw_core.external_storage import normalize_prefix, payload_object_key
+from dw_core.external_storage import ObjectStoreLayout, downloaded_bytes, normalize_prefix, payload_object_key
 
-from dw_storage_s3.locator import check_bucket_name, key_from_uri, object_uri
-
-__all__ = ["CONTENT_TYPE", "S3ExternalStorage"]
+__all__ = ["CONTENT_TYPE", "LAYOUT", "S3ExternalStorage"]
 
 CONTENT_TYPE: Final = "application/octet-stream"
+LAYOUT: Final = ObjectStoreLayout(scheme="s3", provider="S3", driver="s3")
 
 _NOT_FOUND_CODES: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 
@@ -38,7 +37,7 @@ class S3ExternalStorage:
         if client is None:
             raise ValueError("S3ExternalStorage needs a boto3-compatible S3 client, e.g. boto3.client('s3')")
         self.client = client
-        self.bucket = check_bucket_name(bucket)
+        self.bucket = LAYOUT.check_container_name(bucket)
         self.prefix = normalize_prefix(prefix)
 
     def __repr__(self) -> str:
@@ -54,11 +53,11 @@ class S3ExternalStorage:
             ContentType=CONTENT_TYPE,
             Metadata={"sha256": sha256, "codec": codec},
         )
-        return object_uri(self.bucket, key)
+        return LAYOUT.object_uri(self.bucket, key)
 
     def get(self, uri: str) -> bytes:
         """The object's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
-        key = key_from_uri(uri, bucket=self.bucket, prefix=self.prefix)
+        key = LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix)
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
@@ -74,15 +73,11 @@ class S3ExternalStorage:
             close = getattr(body, "close", None)
             if callable(close):
                 close()
-        if isinstance(data, (bytearray, memoryview)):
-            return bytes(data)
-        if not isinstance(data, bytes):
-            raise ValueError(f"S3 download of {uri} returned {type(data).__name__}, expected bytes")
-        return data
+        return downloaded_bytes(data, uri=uri, provider=LAYOUT.provider)
 
     def delete(self, uri: str) -> None:
         """Delete the object (S3 deletes are idempotent: a missing object is not an error)."""
-        key = key_from_uri(uri, bucket=self.bucket, prefix=self.prefix)
+        key = LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix)
         try:
             self.client.delete_object(Bucket=self.bucket, Key=key)
         except Exception as exc:

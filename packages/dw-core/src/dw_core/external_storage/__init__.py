@@ -19,6 +19,12 @@ from dw_core.external_storage.integrity import (
     store_external_payload,
 )
 from dw_core.external_storage.local import LocalFilesystemExternalStorage
+from dw_core.external_storage.object_store import (
+    ObjectStoreDriverPlugin,
+    ObjectStoreLayout,
+    downloaded_bytes,
+    policy_error,
+)
 from dw_core.external_storage.policy import (
     ExternalPayloadStoragePolicy,
     external_storage_driver_from_policy,
@@ -39,11 +45,15 @@ __all__ = [
     "ExternalPayloadStoragePolicy",
     "ExternalStorageDriver",
     "LocalFilesystemExternalStorage",
+    "ObjectStoreDriverPlugin",
+    "ObjectStoreLayout",
     "delete_external_payload",
+    "downloaded_bytes",
     "external_storage_driver_from_policy",
     "fetch_external_payload",
     "normalize_prefix",
     "parse_rfc3339",
     "payload_object_key",
+    "policy_error",
     "store_external_payload",
 ]

@@ -1,0 +1,175 @@
+"""What every object-store driver (S3, GCS, Azure Blob, ...) shares: naming, URI checks, policy lookup.
+
+A driver stores a payload at ``<scheme>://<container>/[<prefix>/]<codec>/<sha[:2]>/<sha>``, where the
+container is a bucket or a blob container. A reference's URI comes from the wire, so it is untrusted:
+:meth:`ObjectStoreLayout.key_from_uri` only honours it when it names the driver's container, stays
+under its prefix and has no ``.``/``..``/empty or control-character key segments. Only what differs
+between providers (the client calls, how a policy reference names the container) stays in a plugin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from dw_core.external_storage.driver import ExternalStorageDriver
+from dw_core.external_storage.policy import ExternalPayloadStoragePolicy
+
+__all__ = [
+    "ObjectStoreDriverPlugin",
+    "ObjectStoreLayout",
+    "downloaded_bytes",
+    "policy_error",
+]
+
+# The drivers a wrong-scheme message may point to, in the order users meet them.
+_KNOWN_DRIVERS: Final = ("local", "s3", "gcs", "azure")
+_BARE_NAME: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,253}[A-Za-z0-9])?")
+_CONTROL_CHARS: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class ObjectStoreLayout:
+    """The URI scheme and container naming of one object store, with the checks built on them.
+
+    ``provider`` names the store in messages (``"S3"``), ``container_kind`` what holds the objects
+    (``"bucket"``, ``"container"``), ``name_hint`` the characters a bare container name uses and
+    ``driver`` the driver name a wrong-scheme message leaves out of its list of alternatives.
+    """
+
+    scheme: str
+    provider: str
+    driver: str
+    container_kind: str = "bucket"
+    name_hint: str = "letters, digits, '.', '-', '_'"
+    name_pattern: re.Pattern[str] = _BARE_NAME
+
+    @property
+    def uri_lead(self) -> str:
+        """``<scheme>://``."""
+        return f"{self.scheme}://"
+
+    def check_container_name(self, name: object) -> str:
+        """``name`` if it can be a bare container name (no ``/``, ``:``, spaces), else ``ValueError``."""
+        if not isinstance(name, str) or not self.name_pattern.fullmatch(name):
+            kind = self.container_kind
+            raise ValueError(
+                f"invalid {self.provider} {kind} name {name!r}: use the bare {kind} name ({self.name_hint}), "
+                "not a URI or a path"
+            )
+        return name
+
+    def object_uri(self, container: str, key: str) -> str:
+        """``<scheme>://<container>/<key>``."""
+        return f"{self.uri_lead}{container}/{key}"
+
+    def key_from_uri(self, uri: object, *, container: str, prefix: str) -> str:
+        """The object key of ``uri`` once it is checked to target ``container`` under ``prefix``."""
+        if not isinstance(uri, str):
+            raise ValueError(f"external payload URI must be a string, got {type(uri).__name__}")
+        lead = self.uri_lead
+        if not uri.startswith(lead):
+            others = ", ".join(d for d in _KNOWN_DRIVERS if d != self.driver)
+            raise ValueError(
+                f"{self.provider} external storage only reads {lead} URIs, got {uri!r}; configure the driver "
+                f"that wrote this payload ({others})"
+            )
+        uri_container, _, key = uri[len(lead) :].partition("/")
+        if uri_container != container:
+            kind = self.container_kind
+            raise ValueError(
+                f"external payload URI {uri!r} targets {kind} {uri_container!r}, but this driver is "
+                f"configured for {kind} {container!r}"
+            )
+        if not key or _CONTROL_CHARS.search(key) or any(s in ("", ".", "..") for s in key.split("/")):
+            raise ValueError(
+                f"external payload URI {uri!r} has an unsafe object key: it must be non-empty, without "
+                "control characters or empty, '.' or '..' segments"
+            )
+        if prefix and not key.startswith(prefix + "/"):
+            raise ValueError(f"external payload URI {uri!r} is outside the configured prefix {prefix!r}")
+        return key
+
+
+def downloaded_bytes(data: object, *, uri: str, provider: str) -> bytes:
+    """``data`` as ``bytes`` (copying a buffer); ``ValueError`` when a client handed back anything else."""
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if not isinstance(data, bytes):
+        raise ValueError(f"{provider} download of {uri} returned {type(data).__name__}, expected bytes")
+    return data
+
+
+def policy_error(driver: str, detail: str) -> ValueError:
+    """The error for a namespace policy the ``driver`` plugin cannot use."""
+    return ValueError(f"invalid {driver} external payload storage policy: {detail}")
+
+
+@dataclass(frozen=True)
+class ObjectStoreDriverPlugin:
+    """The policy-to-driver logic an object-store plugin's hook implementations delegate to.
+
+    ``container_config_keys`` are the ``config`` keys that may name the container, first match wins;
+    otherwise ``container_from_reference`` reads it from the policy's ``reference`` (raising
+    :func:`policy_error` for a reference it does not understand) and ``missing_container`` says what
+    to set when neither is there. The application's client comes from the option ``client_option``;
+    ``client_description`` and ``client_example`` say what to pass when it is missing. ``build`` makes
+    the driver from ``(client, container, prefix)``.
+    """
+
+    driver_names: tuple[str, ...]
+    layout: ObjectStoreLayout
+    container_config_keys: tuple[str, ...]
+    container_from_reference: Callable[[str], str]
+    missing_container: str
+    client_option: str
+    client_description: str
+    client_example: str
+    build: Callable[[Any, str, str], ExternalStorageDriver]
+
+    def _config_string(self, policy: ExternalPayloadStoragePolicy, key: str) -> str | None:
+        value = policy.config.get(key)
+        if value is not None and not isinstance(value, str):
+            detail = f"config.{key} must be a string, got {type(value).__name__}"
+            raise policy_error(self.layout.driver, detail)
+        return value or None
+
+    def container_from_policy(self, policy: ExternalPayloadStoragePolicy) -> str:
+        """The checked container name the policy configures (``ValueError`` naming what to set)."""
+        candidate: str | None = None
+        for key in self.container_config_keys:
+            candidate = self._config_string(policy, key)
+            if candidate:
+                break
+        if candidate is None:
+            if not policy.reference:
+                raise policy_error(self.layout.driver, self.missing_container)
+            candidate = self.container_from_reference(policy.reference)
+        try:
+            return self.layout.check_container_name(candidate)
+        except ValueError as exc:
+            raise policy_error(self.layout.driver, str(exc)) from None
+
+    def names(self) -> Iterable[str]:
+        """The driver names to register."""
+        return list(self.driver_names)
+
+    def driver(
+        self, name: str, policy: ExternalPayloadStoragePolicy, options: Mapping[str, Any]
+    ) -> ExternalStorageDriver | None:
+        """The driver for ``name`` (``None`` when this plugin does not serve it)."""
+        if name not in self.driver_names:
+            return None
+        container = self.container_from_policy(policy)
+        client = options.get(self.client_option)
+        if client is None:
+            raise ValueError(
+                f"the {name} external storage driver needs the application's {self.client_description}: pass "
+                f"{self.client_option}={self.client_example} to external_storage_driver_from_policy()"
+            )
+        try:
+            return self.build(client, container, policy.prefix)
+        except ValueError as exc:
+            raise policy_error(self.layout.driver, str(exc)) from None
