@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from dw_core import activity, workflow
-from dw_core.errors import WorkflowCancelled, WorkflowFailed, WorkflowTerminated
+from dw_core.errors import Unauthorized, WorkflowCancelled, WorkflowFailed, WorkflowTerminated
 from dw_core.metrics import WORKER_TASKS, InMemoryMetrics
 from dw_worker import Worker
 from dw_worker.interceptors import ActivityHandler, ActivityInterceptorContext, PassthroughWorkerInterceptor
@@ -191,3 +191,25 @@ async def _until_history_has(client: Any, handle: Any, event_type: str) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, f"{event_type} never recorded"
         await asyncio.sleep(0.05)
+
+
+async def test_worker_plane_calls_carry_the_worker_token() -> None:
+    from dw_client import Client
+    from dw_devserver import SyncDevServer
+
+    queue = f"auth-{uuid.uuid4().hex[:6]}"
+    with SyncDevServer.start(
+        long_poll_timeout=2, role_tokens={"ops-secret": "admin", "wrk-secret": "worker"}
+    ) as server:
+        async with (
+            Client(server.url, control_token="ops-secret", worker_token="wrk-secret") as client,
+            Worker(client, task_queue=queue, workflows=[Storage], activities=[size_of]),
+        ):
+            handle = await client.start_workflow(
+                workflow_type="rob.storage", task_queue=queue, workflow_id=wf_id(), input=["tok"]
+            )
+            assert await handle.result(timeout=TIMEOUT) == {"length": 3, "same": True}
+        async with Client(server.url, control_token="ops-secret", worker_token="wrong") as client:
+            with pytest.raises(Unauthorized):  # registration is refused: nothing polls with a bad token
+                async with Worker(client, task_queue=queue, workflows=[Storage]):
+                    pass
