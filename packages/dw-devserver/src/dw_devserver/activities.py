@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from dw_devserver.build_id_routing import claim_filter
 from dw_devserver.clock import iso
 from dw_devserver.codec import envelope, event_value
 from dw_devserver.http import ApiError
 from dw_devserver.ids import new_id
 from dw_devserver.protocol import TERMINAL_STATUSES
+from dw_devserver.standalone_activities import STANDALONE_WORKFLOW_TYPE
 from dw_devserver.store import Transaction, loads
 
 if TYPE_CHECKING:
@@ -154,19 +157,26 @@ class Activities:
 
     # ---------------------------------------------------------------- claim
 
-    def claim(self, namespace: str, queue: str, worker_id: str, types: list[str]) -> dict[str, Any] | None:
-        """Lease the next ready activity attempt on ``queue`` to ``worker_id``; None when nothing is ready."""
+    def claim(
+        self, namespace: str, queue: str, worker: Mapping[str, Any], types: list[str]
+    ) -> dict[str, Any] | None:
+        """Lease the next ready activity attempt the worker's cohort may take; None when none is ready."""
         now = self.engine.now()
-        sql = (
-            "SELECT * FROM activity_executions WHERE namespace = ? AND task_queue = ?"
-            " AND status = 'scheduled'"
-            " AND available_at <= ?"
+        worker_id = str(worker["worker_id"])
+        routing, routing_params = claim_filter(
+            worker, run_alias="r", new_work_sql=f"r.workflow_type = '{STANDALONE_WORKFLOW_TYPE}'"
         )
-        params: list[Any] = [namespace, queue, now]
+        sql = (
+            "SELECT a.* FROM activity_executions a JOIN runs r ON r.run_id = a.run_id"
+            " WHERE a.namespace = ? AND a.task_queue = ?"
+            " AND a.status = 'scheduled'"
+            " AND a.available_at <= ?" + routing
+        )
+        params: list[Any] = [namespace, queue, now, *routing_params]
         if types:
-            sql += f" AND activity_type IN ({','.join('?' for _ in types)})"
+            sql += f" AND a.activity_type IN ({','.join('?' for _ in types)})"
             params.extend(types)
-        sql += " ORDER BY available_at, id LIMIT 1"
+        sql += " ORDER BY a.available_at, a.id LIMIT 1"
         with self.store.transaction() as tx:
             found = tx.one(sql, params)
             if found is None:

@@ -6,8 +6,10 @@ import base64
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from dw_devserver.build_id_routing import claim_filter
 from dw_devserver.clock import iso
 from dw_devserver.codec import envelope, event_value
 from dw_devserver.commands import invalid_commands
@@ -91,17 +93,25 @@ class Completion:
     # ---------------------------------------------------------------- claim
 
     def claim(
-        self, namespace: str, queue: str, worker_id: str, types: list[str], page_size: int = 500
+        self,
+        namespace: str,
+        queue: str,
+        worker: Mapping[str, Any],
+        types: list[str],
+        page_size: int = 500,
     ) -> dict[str, Any] | None:
-        """Lease the next ready workflow task (one in flight per run) and build the task body."""
+        """Lease the next ready workflow task the worker's cohort may take (one in flight per run)."""
         now = self.engine.now()
+        worker_id = str(worker["worker_id"])
+        routing, routing_params = claim_filter(worker, run_alias="r", new_work_sql="r.status = 'pending'")
         sql = (
-            "SELECT t.* FROM workflow_tasks t WHERE t.namespace = ? AND t.task_queue = ?"
+            "SELECT t.* FROM workflow_tasks t JOIN runs r ON r.run_id = t.run_id"
+            " WHERE t.namespace = ? AND t.task_queue = ?"
             " AND t.status = 'ready' AND t.available_at <= ?"
             " AND NOT EXISTS (SELECT 1 FROM workflow_tasks l WHERE l.run_id = t.run_id"
-            " AND l.status = 'leased')"
+            " AND l.status = 'leased')" + routing
         )
-        params: list[Any] = [namespace, queue, now]
+        params: list[Any] = [namespace, queue, now, *routing_params]
         if types:
             sql += f" AND t.workflow_type IN ({','.join('?' for _ in types)})"
             params.extend(types)
@@ -151,7 +161,7 @@ class Completion:
             "next_history_page_token": page_token(delivered) if delivered < last else None,
             "task_queue": run["task_queue"],
             "connection": None,
-            "compatibility": None,
+            "compatibility": run["compatibility"],
             "lease_owner": worker_id,
             "lease_expires_at": iso(lease),
         }

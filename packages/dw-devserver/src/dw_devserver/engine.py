@@ -14,6 +14,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from dw_devserver.build_id_routing import marker_for_new_run
 from dw_devserver.clock import iso
 from dw_devserver.codec import envelope, event_value
 from dw_devserver.http import ApiError
@@ -407,6 +408,9 @@ class Engine:
             "archived_at": None,
             "archive_reason": None,
             "sort_key": now,
+            "compatibility": marker_for_new_run(
+                tx, namespace, task_queue, continued_from or parent.get("run_id")
+            ),
         }
         tx.insert("runs", run)
         tx.execute(

@@ -327,7 +327,7 @@ def raw_route_path(scope: Scope) -> str:
     path = path.split("?", 1)[0]
     root = str(scope.get("root_path", "") or "")
     if root and path.startswith(root) and path != root:
-        path = path[len(root):]
+        path = path[len(root) :]
     return path
 
 

@@ -9,7 +9,7 @@ from dw_devserver import cluster_info
 from dw_devserver.clock import Clock
 from dw_devserver.config import ServerConfig
 from dw_devserver.scheduler import Scheduler
-from dw_devserver.schema import SCHEMA
+from dw_devserver.schema import SCHEMA, upgrade_columns
 from dw_devserver.store import Store
 from dw_devserver.wakeups import Wakeups
 
@@ -36,6 +36,7 @@ class Runtime:
         self.clock = Clock(virtual=config.virtual_clock)
         self.store = Store(config.db_path)
         self.store.apply_schema(SCHEMA)
+        upgrade_columns(self.store)
         self.wakeups = Wakeups()
         self.scheduler = Scheduler(self.clock)
         self.engine: Engine = Engine(self)

@@ -4,6 +4,8 @@ Times are REAL epoch seconds on the server clock; JSON columns are TEXT. Route m
 features declare their own tables in their ``SCHEMA`` string.
 """
 
+from dw_devserver.store import Store
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS namespaces (
     name TEXT PRIMARY KEY,
@@ -84,7 +86,8 @@ CREATE TABLE IF NOT EXISTS runs (
     failure TEXT,
     archived_at REAL,
     archive_reason TEXT,
-    sort_key REAL NOT NULL
+    sort_key REAL NOT NULL,
+    compatibility TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow_id, run_number);
 CREATE INDEX IF NOT EXISTS runs_by_namespace ON runs (namespace, sort_key);
@@ -241,4 +244,38 @@ CREATE TABLE IF NOT EXISTS standalone_activities (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS standalone_by_namespace ON standalone_activities (namespace, created_at);
+
+CREATE TABLE IF NOT EXISTS build_id_rollouts (
+    namespace TEXT NOT NULL,
+    task_queue TEXT NOT NULL,
+    build_id TEXT NOT NULL,
+    drain_intent TEXT NOT NULL DEFAULT 'active',
+    drained_at REAL,
+    promoted_at REAL,
+    rolled_back_at REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (namespace, task_queue, build_id)
+);
+-- A worker that registers into a drained cohort starts out draining, whichever code path inserts it.
+CREATE TRIGGER IF NOT EXISTS workers_join_drained_cohort AFTER INSERT ON workers
+WHEN EXISTS (
+    SELECT 1 FROM build_id_rollouts r
+    WHERE r.namespace = NEW.namespace AND r.task_queue = NEW.task_queue
+      AND r.build_id = COALESCE(NEW.build_id, '') AND r.drain_intent = 'draining'
+)
+BEGIN
+    UPDATE workers SET status = 'draining' WHERE namespace = NEW.namespace AND worker_id = NEW.worker_id;
+END;
 """
+
+#: columns added after a database file may already exist: (table, column, declaration)
+ADDED_COLUMNS = (("runs", "compatibility", "TEXT"),)
+
+
+def upgrade_columns(store: Store) -> None:
+    """Add columns a database file created by an older dev server lacks (idempotent)."""
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {row["name"] for row in store.all(f"PRAGMA table_info({table})")}
+        if column not in present:
+            store.apply_schema(f"ALTER TABLE {table} ADD COLUMN {column} {declaration};")

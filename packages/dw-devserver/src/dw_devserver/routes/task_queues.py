@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dw_devserver.build_id_routing import UNVERSIONED
 from dw_devserver.clock import iso
 from dw_devserver.control.build_ids import RolloutRecord, summarize_cohorts
 from dw_devserver.http import OPERATOR_ROLES, Ctx, Fields, RouteTable, validation_error
@@ -19,49 +20,11 @@ from dw_devserver.store import Row, Transaction, loads
 if TYPE_CHECKING:
     from dw_devserver.runtime import Runtime
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS build_id_rollouts (
-    namespace TEXT NOT NULL,
-    task_queue TEXT NOT NULL,
-    build_id TEXT NOT NULL,
-    drain_intent TEXT NOT NULL DEFAULT 'active',
-    drained_at REAL,
-    promoted_at REAL,
-    rolled_back_at REAL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (namespace, task_queue, build_id)
-);
--- A worker that registers into a drained cohort starts out draining, whichever code path inserts it.
-CREATE TRIGGER IF NOT EXISTS workers_join_drained_cohort AFTER INSERT ON workers
-WHEN EXISTS (
-    SELECT 1 FROM build_id_rollouts r
-    WHERE r.namespace = NEW.namespace AND r.task_queue = NEW.task_queue
-      AND r.build_id = COALESCE(NEW.build_id, '') AND r.drain_intent = 'draining'
-)
-BEGIN
-    UPDATE workers SET status = 'draining' WHERE namespace = NEW.namespace AND worker_id = NEW.worker_id;
-END;
-"""
-
 table = RouteTable()
 routes = table.routes
 
 QUERY_TASKS_MAX_PENDING_PER_QUEUE = 1024
-_UNVERSIONED = ""  # the NULL build id is stored as '' so it can take part in the primary key
-
-
-def cohort_drain_intent(rt: Runtime, namespace: str, task_queue: str, build_id: str | None) -> str:
-    """``draining`` when an operator drained the worker's cohort, else ``active``.
-
-    New worker rows pick this up through the ``workers_join_drained_cohort`` trigger; the worker
-    plane can call this to report the same status in its register response.
-    """
-    row = rt.store.one(
-        "SELECT drain_intent FROM build_id_rollouts WHERE namespace = ? AND task_queue = ? AND build_id = ?",
-        (namespace, task_queue, build_id or _UNVERSIONED),
-    )
-    return str(row["drain_intent"]) if row is not None else "active"
+_UNVERSIONED = UNVERSIONED
 
 
 def _age_label(seconds: float) -> str:

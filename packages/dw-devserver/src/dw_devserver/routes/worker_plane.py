@@ -7,6 +7,7 @@ import contextlib
 import time
 from typing import Any
 
+from dw_devserver.build_id_routing import cohort_drain_intent
 from dw_devserver.codec import payload_from_request
 from dw_devserver.commands import normalise
 from dw_devserver.http import ApiError, Ctx, Fields, Reply, RouteTable
@@ -86,7 +87,9 @@ async def register(ctx: Ctx) -> Reply:
             "max_concurrent_workflow_tasks": max_wf or 100,
             "max_concurrent_activity_tasks": max_act or 100,
             "capabilities": capabilities,
-            "status": prior["status"] if prior is not None and prior["status"] == "draining" else "active",
+            # a worker joining (or re-registering into) a drained cohort is draining, as the
+            # workers_join_drained_cohort trigger stores for new rows
+            "status": cohort_drain_intent(tx, ctx.namespace, str(task_queue), build_id),
             "task_slots": ctx.body.get("task_slots")
             if isinstance(ctx.body.get("task_slots"), dict)
             else None,
@@ -228,7 +231,7 @@ async def poll_workflow_task(ctx: Ctx) -> Reply:
         ctx,
         "workflow",
         queue,
-        lambda: rt.engine.completion.claim(ctx.namespace, queue, worker_id, types, page),
+        lambda: rt.engine.completion.claim(ctx.namespace, queue, worker, types, page),
     )
     if task is not None and poll_id:
         now = time.monotonic()
@@ -313,12 +316,10 @@ async def fail_workflow_task(ctx: Ctx) -> Reply:
 @table.post("/api/worker/activity-tasks/poll", **W)
 async def poll_activity_task(ctx: Ctx) -> Reply:
     """Lease an activity attempt (long-poll)."""
-    worker_id, queue, worker = _worker(ctx)
+    _, queue, worker = _worker(ctx)
     types = loads(worker["supported_activity_types"], [])
     acts = ctx.rt.engine.activities
-    task = await _long_poll(
-        ctx, "activity", queue, lambda: acts.claim(ctx.namespace, queue, worker_id, types)
-    )
+    task = await _long_poll(ctx, "activity", queue, lambda: acts.claim(ctx.namespace, queue, worker, types))
     return {"task": task}
 
 
