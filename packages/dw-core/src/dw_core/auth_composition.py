@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
+from dw_core._contract_fields import ContractFieldError, ContractFields, json_type_name
 from dw_core.protocol import AUTH_COMPOSITION_CONTRACT_SCHEMA as _SCHEMA
 from dw_core.protocol import AUTH_COMPOSITION_CONTRACT_VERSION as _VERSION
 
@@ -54,38 +55,12 @@ AUTH_COMPOSITION_CANONICAL_ENVIRONMENT: Final[Mapping[str, str]] = MappingProxyT
 AUTH_COMPOSITION_REQUIRED_NEVER_ECHO: Final = ("bearer_tokens", "private_keys", "raw_authorization_headers")
 
 
-@dataclass(frozen=True)
-class AuthCompositionContractError(ValueError):
+class AuthCompositionContractError(ContractFieldError):
     """The server's auth-composition manifest does not promise what this SDK relies on.
 
     ``message`` says what is wrong (usually: upgrade or fix the server); ``field`` is the dotted path
     of the offending field (``None`` when the whole document is at fault).
     """
-
-    message: str
-    field: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "args", (self.message,))
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, self.field))
-
-
-def _set_exception_attribute(self: object, name: str, value: Any) -> None:
-    # Fields stay frozen, but Python's own exception bookkeeping (__traceback__, __notes__ via
-    # add_note(), __cause__, ...) must keep working on a raised error.
-    if name.startswith("__") and name.endswith("__"):
-        ValueError.__setattr__(self, name, value)
-    else:
-        _frozen_setattr(self, name, value)
-
-
-_frozen_setattr = AuthCompositionContractError.__setattr__
-AuthCompositionContractError.__setattr__ = _set_exception_attribute  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -121,53 +96,13 @@ class AuthCompositionContract:
         return bool(self._material_status("signed_headers") == "reserved")
 
 
-def _fail(path: str | None, message: str) -> NoReturn:
-    raise AuthCompositionContractError(f"auth composition contract: {message}", field=path)
-
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return type(value).__name__
-
-
-def _object(obj: Mapping[str, Any], path: str) -> Mapping[str, Any]:
-    key = path.rsplit(".", 1)[-1]
-    if key not in obj:
-        _fail(path, f"required field '{path}' is missing")
-    value = obj[key]
-    if not isinstance(value, Mapping):
-        _fail(path, f"field '{path}' must be an object, got {_type_name(value)}")
-    return value
-
-
-def _string_list(obj: Mapping[str, Any], path: str) -> tuple[str, ...]:
-    key = path.rsplit(".", 1)[-1]
-    if key not in obj:
-        _fail(path, f"required field '{path}' is missing")
-    value = obj[key]
-    if not isinstance(value, (list, tuple)):
-        _fail(path, f"field '{path}' must be a list of strings, got {_type_name(value)}")
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            _fail(path, f"field '{path}' must contain only strings; item {index} is {_type_name(item)}")
-    return tuple(value)
+_fields = ContractFields(AuthCompositionContractError, "auth composition contract")
 
 
 def _require_superset(values: tuple[str, ...], required: tuple[str, ...], path: str) -> None:
     missing = [name for name in required if name not in values]
     if missing:
-        _fail(
+        _fields.fail(
             path,
             f"field '{path}' lacks {', '.join(missing)}; the server must promise all of "
             f"{', '.join(required)}",
@@ -175,29 +110,31 @@ def _require_superset(values: tuple[str, ...], required: tuple[str, ...], path: 
 
 
 def _parse_canonical_environment(manifest: Mapping[str, Any]) -> Mapping[str, str]:
-    environment = _object(manifest, "canonical_environment")
+    environment = _fields.json_object(manifest, "", "canonical_environment")
     parsed: dict[str, str] = {}
     for name, env_var in environment.items():
         path = f"canonical_environment.{name}"
         if not isinstance(name, str) or not isinstance(env_var, str):
-            _fail(path, f"field '{path}' must map a setting name to an environment variable name (string)")
+            _fields.fail(
+                path, f"field '{path}' must map a setting name to an environment variable name (string)"
+            )
         parsed[name] = env_var
     for name, expected in AUTH_COMPOSITION_CANONICAL_ENVIRONMENT.items():
         actual = parsed.get(name)
         if actual != expected:
             path = f"canonical_environment.{name}"
             found = "missing" if actual is None else repr(actual)
-            _fail(path, f"field '{path}' must be {expected!r}, got {found}")
+            _fields.fail(path, f"field '{path}' must be {expected!r}, got {found}")
     return MappingProxyType(parsed)
 
 
 def _parse_auth_material(manifest: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
-    material = _object(manifest, "auth_material")
+    material = _fields.json_object(manifest, "", "auth_material")
     parsed: dict[str, Mapping[str, Any]] = {}
     for name, entry in material.items():
         path = f"auth_material.{name}"
         if not isinstance(name, str) or not isinstance(entry, Mapping):
-            _fail(path, f"field '{path}' must be an object, got {_type_name(entry)}")
+            _fields.fail(path, f"field '{path}' must be an object, got {json_type_name(entry)}")
         parsed[name] = entry
     expectations = (
         ("token", "status", "supported"),
@@ -209,9 +146,9 @@ def _parse_auth_material(manifest: Mapping[str, Any]) -> Mapping[str, Mapping[st
         path = f"auth_material.{name}.{key}"
         entry = parsed.get(name)
         if entry is None:
-            _fail(f"auth_material.{name}", f"required field 'auth_material.{name}' is missing")
+            _fields.fail(f"auth_material.{name}", f"required field 'auth_material.{name}' is missing")
         if entry.get(key) != expected:
-            _fail(path, f"field '{path}' must be {expected!r}, got {entry.get(key)!r}")
+            _fields.fail(path, f"field '{path}' must be {expected!r}, got {entry.get(key)!r}")
     return MappingProxyType(parsed)
 
 
@@ -222,12 +159,11 @@ def parse_auth_composition_contract(manifest: Mapping[str, Any]) -> AuthComposit
     environment names, token auth supported and redacted, mTLS and signed headers reserved, the
     six effective-config fields and the three never-echo secret classes. Extra fields are ignored.
     """
-    if not isinstance(manifest, Mapping):
-        _fail(None, f"the manifest must be a JSON object, got {_type_name(manifest)}")
+    manifest = _fields.document(manifest, "manifest")
     schema = manifest.get("schema")
     if schema != AUTH_COMPOSITION_CONTRACT_SCHEMA:
         found = "missing" if "schema" not in manifest else repr(schema)
-        _fail("schema", f"field 'schema' must be {AUTH_COMPOSITION_CONTRACT_SCHEMA!r}, got {found}")
+        _fields.fail("schema", f"field 'schema' must be {AUTH_COMPOSITION_CONTRACT_SCHEMA!r}, got {found}")
     version = manifest.get("version")
     if (
         isinstance(version, bool)
@@ -235,23 +171,23 @@ def parse_auth_composition_contract(manifest: Mapping[str, Any]) -> AuthComposit
         or version != AUTH_COMPOSITION_CONTRACT_VERSION
     ):
         found = "missing" if "version" not in manifest else repr(version)
-        _fail(
+        _fields.fail(
             "version",
             f"field 'version' must be {AUTH_COMPOSITION_CONTRACT_VERSION}, got {found}; this SDK reads "
             "auth composition v1",
         )
-    precedence = _object(manifest, "precedence")
-    connection_precedence = _string_list(precedence, "precedence.connection_values")
-    profile_precedence = _string_list(precedence, "precedence.profile_selection")
+    precedence = _fields.json_object(manifest, "", "precedence")
+    connection_precedence = _fields.string_list(precedence, "precedence", "connection_values")
+    profile_precedence = _fields.string_list(precedence, "precedence", "profile_selection")
     canonical_environment = _parse_canonical_environment(manifest)
     auth_material = _parse_auth_material(manifest)
-    effective_config = _object(manifest, "effective_config")
-    required_fields = _string_list(effective_config, "effective_config.required_fields")
+    effective_config = _fields.json_object(manifest, "", "effective_config")
+    required_fields = _fields.string_list(effective_config, "effective_config", "required_fields")
     _require_superset(
         required_fields, AUTH_COMPOSITION_REQUIRED_EFFECTIVE_CONFIG_FIELDS, "effective_config.required_fields"
     )
-    redaction = _object(manifest, "redaction")
-    never_echo = _string_list(redaction, "redaction.never_echo")
+    redaction = _fields.json_object(manifest, "", "redaction")
+    never_echo = _fields.string_list(redaction, "redaction", "never_echo")
     _require_superset(never_echo, AUTH_COMPOSITION_REQUIRED_NEVER_ECHO, "redaction.never_echo")
     return AuthCompositionContract(
         schema=AUTH_COMPOSITION_CONTRACT_SCHEMA,

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, NoReturn
+from typing import Any, Final, Literal
 
-from dw_core.external_task_input import artifact_example_sha256_candidates
+from dw_core._contract_fields import ContractFieldError, ContractFields
 from dw_core.protocol import EXTERNAL_TASK_RESULT_CONTRACT_SCHEMA as _CONTRACT_SCHEMA
 
 __all__ = [
@@ -78,38 +78,12 @@ _UNSUPPORTED_PAYLOAD_CLASSIFICATIONS: Final = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class ExternalTaskResultError(ValueError):
+class ExternalTaskResultError(ContractFieldError):
     """A result envelope (or fixture artifact) violates the v1 contract.
 
     ``message`` says what is wrong; ``field`` is the dotted path of the offending field (``None``
     when the whole document is at fault).
     """
-
-    message: str
-    field: str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "args", (self.message,))
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, self.field))
-
-
-def _set_exception_attribute(self: object, name: str, value: Any) -> None:
-    # Fields stay frozen, but Python's own exception bookkeeping (__traceback__, __notes__ via
-    # add_note(), __cause__, ...) must keep working on a raised error.
-    if name.startswith("__") and name.endswith("__"):
-        ValueError.__setattr__(self, name, value)
-    else:
-        _frozen_setattr(self, name, value)
-
-
-_frozen_setattr = ExternalTaskResultError.__setattr__
-ExternalTaskResultError.__setattr__ = _set_exception_attribute  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -222,92 +196,7 @@ class ExternalTaskResult:
         return self.failure.classification if self.failure is not None else None
 
 
-# --------------------------------------------------------------------------------------------
-# Field readers: each names the full dotted path of what it reads in its error.
-
-
-def _fail(path: str | None, message: str) -> NoReturn:
-    raise ExternalTaskResultError(f"external task result: {message}", field=path)
-
-
-def _join(parent: str, key: str) -> str:
-    return f"{parent}.{key}" if parent else key
-
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return type(value).__name__
-
-
-def _present(obj: Mapping[str, Any], parent: str, key: str) -> Any:
-    if key not in obj:
-        _fail(_join(parent, key), f"required field '{_join(parent, key)}' is missing")
-    return obj[key]
-
-
-def _object(obj: Mapping[str, Any], parent: str, key: str) -> Mapping[str, Any]:
-    value = _present(obj, parent, key)
-    if not isinstance(value, Mapping):
-        path = _join(parent, key)
-        _fail(path, f"field '{path}' must be an object, got {_type_name(value)}")
-    return value
-
-
-def _nullable_object(obj: Mapping[str, Any], parent: str, key: str) -> Mapping[str, Any] | None:
-    value = _present(obj, parent, key)
-    if value is not None and not isinstance(value, Mapping):
-        path = _join(parent, key)
-        _fail(path, f"field '{path}' must be an object or null, got {_type_name(value)}")
-    return value
-
-
-def _string(obj: Mapping[str, Any], parent: str, key: str) -> str:
-    value = _present(obj, parent, key)
-    if not isinstance(value, str):
-        path = _join(parent, key)
-        _fail(path, f"field '{path}' must be a string, got {_type_name(value)}")
-    return value
-
-
-def _nullable_string(obj: Mapping[str, Any], parent: str, key: str) -> str | None:
-    value = _present(obj, parent, key)
-    if value is not None and not isinstance(value, str):
-        path = _join(parent, key)
-        _fail(path, f"field '{path}' must be a string or null, got {_type_name(value)}")
-    return value
-
-
-def _boolean(obj: Mapping[str, Any], parent: str, key: str) -> bool:
-    value = _present(obj, parent, key)
-    if not isinstance(value, bool):
-        path = _join(parent, key)
-        _fail(path, f"field '{path}' must be a boolean, got {_type_name(value)}")
-    return value
-
-
-def _integer(obj: Mapping[str, Any], parent: str, key: str) -> int:
-    value = _present(obj, parent, key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        path = _join(parent, key)
-        _fail(path, f"field '{path}' must be an integer, got {_type_name(value)}")
-    return value
-
-
-def _pinned(obj: Mapping[str, Any], key: str, expected: str | int) -> None:
-    value = _present(obj, "", key)
-    if isinstance(value, bool) or type(value) is not type(expected) or value != expected:
-        _fail(key, f"field '{key}' must be {expected!r}, got {value!r}; this SDK reads v1 envelopes")
+_fields = ContractFields(ExternalTaskResultError, "external task result")
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,45 +204,50 @@ def _pinned(obj: Mapping[str, Any], key: str, expected: str | int) -> None:
 
 
 def _parse_task(task: Mapping[str, Any]) -> ExternalTaskIdentity:
-    task_id = _string(task, "task", "id")
-    kind = _string(task, "task", "kind")
-    attempt = _integer(task, "task", "attempt")
+    task_id = _fields.string(task, "task", "id")
+    kind = _fields.string(task, "task", "kind")
+    attempt = _fields.integer(task, "task", "attempt")
     if attempt < 1:
-        _fail("task.attempt", f"field 'task.attempt' must be >= 1 (attempts count from 1), got {attempt}")
+        _fields.fail(
+            "task.attempt", f"field 'task.attempt' must be >= 1 (attempts count from 1), got {attempt}"
+        )
     return ExternalTaskIdentity(
-        id=task_id, kind=kind, attempt=attempt, idempotency_key=_string(task, "task", "idempotency_key")
+        id=task_id,
+        kind=kind,
+        attempt=attempt,
+        idempotency_key=_fields.string(task, "task", "idempotency_key"),
     )
 
 
 def _parse_failure(envelope: Mapping[str, Any]) -> ExternalTaskFailure:
-    failure = _object(envelope, "", "failure")
-    kind = _string(failure, "failure", "kind")
+    failure = _fields.json_object(envelope, "", "failure")
+    kind = _fields.string(failure, "failure", "kind")
     if kind not in EXTERNAL_TASK_FAILURE_KINDS:
-        _fail(
+        _fields.fail(
             "failure.kind",
             f"unsupported failure.kind {kind!r}; expected one of "
             f"{', '.join(sorted(EXTERNAL_TASK_FAILURE_KINDS))}",
         )
-    classification = _string(failure, "failure", "classification")
+    classification = _fields.string(failure, "failure", "classification")
     if classification not in EXTERNAL_TASK_FAILURE_CLASSIFICATIONS:
         known = ", ".join(sorted(EXTERNAL_TASK_FAILURE_CLASSIFICATIONS))
-        _fail(
+        _fields.fail(
             "failure.classification",
             f"unsupported failure.classification {classification!r}; expected one of {known}",
         )
-    message = _string(failure, "failure", "message")
-    failure_type = _nullable_string(failure, "failure", "type")
-    stack_trace = _nullable_string(failure, "failure", "stack_trace")
-    timeout_type = _nullable_string(failure, "failure", "timeout_type")
+    message = _fields.string(failure, "failure", "message")
+    failure_type = _fields.nullable_string(failure, "failure", "type")
+    stack_trace = _fields.nullable_string(failure, "failure", "stack_trace")
+    timeout_type = _fields.nullable_string(failure, "failure", "timeout_type")
     if timeout_type is not None and timeout_type not in EXTERNAL_TASK_TIMEOUT_TYPES:
         known = ", ".join(sorted(EXTERNAL_TASK_TIMEOUT_TYPES))
-        _fail(
+        _fields.fail(
             "failure.timeout_type",
             f"unsupported failure.timeout_type {timeout_type!r}; expected null or one of {known}",
         )
-    cancelled = _boolean(failure, "failure", "cancelled")
+    cancelled = _fields.boolean(failure, "failure", "cancelled")
     if classification == "cancelled" and not cancelled:
-        _fail(
+        _fields.fail(
             "failure.cancelled",
             "field 'failure.cancelled' must be true when failure.classification is 'cancelled'",
         )
@@ -365,7 +259,7 @@ def _parse_failure(envelope: Mapping[str, Any]) -> ExternalTaskFailure:
         stack_trace=stack_trace,
         timeout_type=timeout_type,
         cancelled=cancelled,
-        details=_nullable_object(failure, "failure", "details"),
+        details=_fields.nullable_object(failure, "failure", "details"),
     )
 
 
@@ -376,24 +270,25 @@ def parse_external_task_result(envelope: Mapping[str, Any]) -> ExternalTaskResul
     ``malformed_output`` or a ``raw_output`` key exists; ``raw_output`` must then be an object and
     ``outcome.retryable`` may be omitted (it defaults to false). Extra fields are ignored.
     """
-    if not isinstance(envelope, Mapping):
-        _fail(None, f"the envelope must be a JSON object, got {_type_name(envelope)}")
-    _pinned(envelope, "schema", EXTERNAL_TASK_RESULT_SCHEMA)
-    _pinned(envelope, "version", EXTERNAL_TASK_RESULT_VERSION)
-    outcome = _object(envelope, "", "outcome")
-    status = _string(outcome, "outcome", "status")
+    envelope = _fields.document(envelope, "envelope")
+    _fields.pinned(envelope, "schema", EXTERNAL_TASK_RESULT_SCHEMA)
+    _fields.pinned(envelope, "version", EXTERNAL_TASK_RESULT_VERSION)
+    outcome = _fields.json_object(envelope, "", "outcome")
+    status = _fields.string(outcome, "outcome", "status")
     if status not in ("succeeded", "failed"):
-        _fail("outcome.status", f"unsupported outcome.status {status!r}; expected 'succeeded' or 'failed'")
-    recorded = _boolean(outcome, "outcome", "recorded")
-    task = _parse_task(_object(envelope, "", "task"))
-    metadata = _object(envelope, "", "metadata")
+        _fields.fail(
+            "outcome.status", f"unsupported outcome.status {status!r}; expected 'succeeded' or 'failed'"
+        )
+    recorded = _fields.boolean(outcome, "outcome", "recorded")
+    task = _parse_task(_fields.json_object(envelope, "", "task"))
+    metadata = _fields.json_object(envelope, "", "metadata")
     if status == "succeeded":
         return ExternalTaskResult(
             kind="success",
             task=task,
             recorded=recorded,
             metadata=metadata,
-            result=_nullable_object(envelope, "", "result"),
+            result=_fields.nullable_object(envelope, "", "result"),
         )
     failure = _parse_failure(envelope)
     malformed = (
@@ -408,44 +303,27 @@ def parse_external_task_result(envelope: Mapping[str, Any]) -> ExternalTaskResul
             recorded=recorded,
             metadata=metadata,
             failure=failure,
-            retryable=_boolean(outcome, "outcome", "retryable"),
+            retryable=_fields.boolean(outcome, "outcome", "retryable"),
         )
-    retryable = _boolean(outcome, "outcome", "retryable") if "retryable" in outcome else False
+    retryable = _fields.boolean(outcome, "outcome", "retryable") if "retryable" in outcome else False
     return ExternalTaskResult(
         kind="malformed_output",
         task=task,
         recorded=recorded,
         metadata=metadata,
         failure=failure,
-        raw_output=_object(envelope, "", "raw_output"),
+        raw_output=_fields.json_object(envelope, "", "raw_output"),
         retryable=retryable,
     )
 
 
 def parse_external_task_result_artifact(artifact: Mapping[str, Any]) -> ExternalTaskResult:
     """Verify a fixture artifact (name, media type, schema, version, SHA-256) and parse its example."""
-    if not isinstance(artifact, Mapping):
-        _fail(None, f"the artifact must be a JSON object, got {_type_name(artifact)}")
-    name = _string(artifact, "", "artifact")
-    if not name.startswith(EXTERNAL_TASK_RESULT_ARTIFACT_PREFIX):
-        _fail(
-            "artifact",
-            f"unsupported artifact {name!r}; expected a name starting with "
-            f"{EXTERNAL_TASK_RESULT_ARTIFACT_PREFIX!r}",
-        )
-    _pinned(artifact, "media_type", EXTERNAL_TASK_RESULT_MEDIA_TYPE)
-    _pinned(artifact, "schema", EXTERNAL_TASK_RESULT_SCHEMA)
-    _pinned(artifact, "version", EXTERNAL_TASK_RESULT_VERSION)
-    example = _object(artifact, "", "example")
-    expected = _string(artifact, "", "sha256").lower()
-    try:
-        candidates = artifact_example_sha256_candidates(example)
-    except ValueError as exc:
-        _fail("example", f"artifact {name!r}: {exc}")
-    if expected not in candidates:
-        _fail(
-            "sha256",
-            f"artifact {name!r} sha256 mismatch: artifact says {expected}, the example hashes to "
-            f"{candidates[0]}; the example was altered or the artifact is corrupt",
-        )
+    example = _fields.verified_artifact_example(
+        artifact,
+        prefix=EXTERNAL_TASK_RESULT_ARTIFACT_PREFIX,
+        media_type=EXTERNAL_TASK_RESULT_MEDIA_TYPE,
+        schema=EXTERNAL_TASK_RESULT_SCHEMA,
+        version=EXTERNAL_TASK_RESULT_VERSION,
+    )
     return parse_external_task_result(example)
