@@ -2,67 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
+from dw_testing.emulator import serve_emulator
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
-
-START_TIMEOUT_S = 90.0
-START_ATTEMPTS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _serve(name: str, command_for: Callable[[int], list[str]], probe: Callable[[int], str]) -> Iterator[int]:
-    """Run ``command_for(port)`` on a free port until ``probe(port)`` answers; stop it on exit.
-
-    A port taken between choosing and binding makes the emulator exit; then another port is tried.
-    """
-    failures: list[str] = []
-    for _ in range(START_ATTEMPTS):
-        port = _free_port()
-        with tempfile.TemporaryFile() as log:
-            proc = subprocess.Popen(command_for(port), stdout=log, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + START_TIMEOUT_S
-                while proc.poll() is None:
-                    try:
-                        if httpx.get(probe(port), timeout=2.0).status_code < 500:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"{name} did not answer on port {port} within {START_TIMEOUT_S} s")
-                    time.sleep(0.1)
-                else:
-                    log.seek(0)
-                    failures.append(f"exit {proc.returncode}: {log.read().decode(errors='replace')[-2000:]}")
-                    continue
-                yield port
-                return
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-    pytest.fail(f"{name} did not start: {failures}")
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +22,7 @@ def gcs_endpoint() -> Iterator[str]:
     def probe(port: int) -> str:
         return f"http://127.0.0.1:{port}/storage/v1/b?project=test"
 
-    with _serve("gcp-storage-emulator", command, probe) as port:
+    with serve_emulator("gcp-storage-emulator", command, probe) as port:
         yield f"http://127.0.0.1:{port}"
 
 

@@ -1,123 +1,65 @@
-"""GCSExternalStorage against a real GCS JSON API (gcp-storage-emulator) with google-cloud-storage."""
+"""GCSExternalStorage against a real GCS JSON API (gcp-storage-emulator) with google-cloud-storage.
+
+The behaviour every driver owes comes from dw-testing's shared contract; GCS-specific checks follow.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import os
+import pathlib
 from typing import Any
 
 import pytest
-from dw_core.external_storage import (
-    ExternalPayloadCache,
-    ExternalPayloadIntegrityError,
-    ExternalStorageDriver,
-    delete_external_payload,
-    fetch_external_payload,
-    store_external_payload,
-)
 from dw_storage_gcs import GCSExternalStorage
-
-PAYLOAD = b'"a large encoded payload"' * 200
-
-
-def _keys(client: Any, bucket: str) -> list[str]:
-    return sorted(blob.name for blob in client.list_blobs(bucket))
+from dw_testing.storage_contract import ExternalStorageDriverContract, ObjectStoreFixture, StoredObject
 
 
-def test_round_trip_stores_digest_keyed_object_with_metadata(gcs_client: Any, bucket: str) -> None:
-    driver = GCSExternalStorage(gcs_client, bucket=bucket, prefix="/billing/payloads/")
-    assert isinstance(driver, ExternalStorageDriver)
-    assert driver.prefix == "billing/payloads"
+class EmulatedBucket(ObjectStoreFixture):
+    """A bucket in gcp-storage-emulator, read and written with google-cloud-storage directly."""
 
-    ref = store_external_payload(driver, PAYLOAD, codec="avro")
+    def driver(self, *, prefix: str = "", location: str | None = None) -> GCSExternalStorage:
+        return GCSExternalStorage(
+            self.client, bucket=self.location if location is None else location, prefix=prefix
+        )
 
-    sha = hashlib.sha256(PAYLOAD).hexdigest()
-    key = f"billing/payloads/avro/{sha[:2]}/{sha}"
-    assert ref.uri == f"gs://{bucket}/{key}"
-    assert (ref.sha256, ref.size_bytes, ref.codec) == (sha, len(PAYLOAD), "avro")
-    stored = gcs_client.bucket(bucket).get_blob(key)
-    assert stored.content_type == "application/octet-stream"
-    assert stored.metadata == {"sha256": sha, "codec": "avro"}
-    assert stored.size == len(PAYLOAD)
+    def policy_options(self) -> dict[str, Any]:
+        return {"gcs_client": self.client}
 
-    assert fetch_external_payload(driver, ref) == PAYLOAD
-    assert fetch_external_payload(driver, ref.to_dict()) == PAYLOAD
+    def driver_settings(self, driver: Any) -> tuple[str, str, Any]:
+        assert isinstance(driver, GCSExternalStorage)
+        return (driver.bucket, driver.prefix, driver.client)
 
-    assert store_external_payload(driver, PAYLOAD, codec="avro").uri == ref.uri
-    assert _keys(gcs_client, bucket) == [key]
+    def create_location(self, name: str) -> None:
+        self.client.create_bucket(name)
 
-    cache = ExternalPayloadCache()
-    fetch_external_payload(driver, ref, cache=cache)
-    assert ref in cache
-    delete_external_payload(driver, ref, cache=cache)
-    assert ref not in cache
-    assert _keys(gcs_client, bucket) == []
-    with pytest.raises(FileNotFoundError, match="not found"):
-        fetch_external_payload(driver, ref)
-    delete_external_payload(driver, ref)  # already gone: not an error
+    def write(self, key: str, data: bytes, *, location: str | None = None) -> None:
+        self.client.bucket(location or self.location).blob(key).upload_from_string(data)
 
+    def read(self, key: str, *, location: str | None = None) -> bytes:
+        data: bytes = self.client.bucket(location or self.location).blob(key).download_as_bytes()
+        return data
 
-def test_tampered_object_fails_integrity_and_is_not_cached(gcs_client: Any, bucket: str) -> None:
-    driver = GCSExternalStorage(gcs_client, bucket=bucket)
-    ref = store_external_payload(driver, PAYLOAD, codec="json")
-    blob = gcs_client.bucket(bucket).blob(ref.uri.removeprefix(f"gs://{bucket}/"))
-    cache = ExternalPayloadCache()
+    def stat(self, key: str) -> StoredObject:
+        blob = self.client.bucket(self.location).get_blob(key)
+        if blob is None:
+            raise FileNotFoundError(key)
+        return StoredObject(size=blob.size, content_type=blob.content_type, metadata=blob.metadata or {})
 
-    blob.upload_from_string(bytes([PAYLOAD[0] ^ 1]) + PAYLOAD[1:])
-    with pytest.raises(ExternalPayloadIntegrityError, match="SHA-256"):
-        fetch_external_payload(driver, ref, cache=cache)
-
-    blob.upload_from_string(PAYLOAD[:-1])
-    with pytest.raises(ExternalPayloadIntegrityError, match="bytes but its reference says"):
-        fetch_external_payload(driver, ref, cache=cache)
-    assert len(cache) == 0
-
-    blob.upload_from_string(PAYLOAD)
-    assert fetch_external_payload(driver, ref, cache=cache) == PAYLOAD
+    def keys(self) -> list[str]:
+        return sorted(blob.name for blob in self.client.list_blobs(self.location))
 
 
-def test_uris_outside_bucket_or_prefix_are_refused_before_any_request(gcs_client: Any, bucket: str) -> None:
-    other = f"{bucket}-other"
-    gcs_client.create_bucket(other)
-    gcs_client.bucket(other).blob("tenant/secret").upload_from_string(b"not yours")
-    gcs_client.bucket(bucket).blob("elsewhere/secret").upload_from_string(b"not yours")
-    driver = GCSExternalStorage(gcs_client, bucket=bucket, prefix="tenant")
+class TestGCSDriverContract(ExternalStorageDriverContract):
+    scheme = "gs"
+    driver_name = "gcs"
+    invalid_location_names = ("", "gs://b1", "b1/path", "has space")
+    foreign_uris = ("s3://{location}/tenant/x",)
+    # The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+    recorded_fixtures = pathlib.Path(os.environ["DW_SHARED_DIR"]) / "fixtures"
 
-    refused = {
-        f"gs://{other}/tenant/secret": "targets bucket",
-        f"gs://{bucket}/elsewhere/secret": "outside the configured prefix",
-        f"gs://{bucket}/tenant/../elsewhere/secret": "unsafe object key",
-        f"gs://{bucket}/tenant//secret": "unsafe object key",
-        f"gs://{bucket}/tenant/./x": "unsafe object key",
-        f"gs://{bucket}/tenant/a\rb": "unsafe object key",
-        f"gs://{bucket}/": "unsafe object key",
-        f"s3://{bucket}/tenant/x": r"only reads gs:// URIs",
-    }
-    for uri, message in refused.items():
-        with pytest.raises(ValueError, match=message):
-            driver.get(uri)
-        with pytest.raises(ValueError, match=message):
-            driver.delete(uri)
-    assert gcs_client.bucket(other).blob("tenant/secret").download_as_bytes() == b"not yours"
-    assert gcs_client.bucket(bucket).blob("elsewhere/secret").download_as_bytes() == b"not yours"
-
-
-@pytest.mark.parametrize("prefix", ["a/../b", "..", "a//b", "./a"])
-def test_unsafe_prefix_is_refused(gcs_client: Any, prefix: str) -> None:
-    with pytest.raises(ValueError, match="unsafe storage prefix"):
-        GCSExternalStorage(gcs_client, bucket="b1", prefix=prefix)
-
-
-@pytest.mark.parametrize("bucket", ["", "gs://b1", "b1/path", "has space"])
-def test_bucket_must_be_a_bare_name(gcs_client: Any, bucket: str) -> None:
-    with pytest.raises(ValueError, match="bucket name"):
-        GCSExternalStorage(gcs_client, bucket=bucket)
-
-
-def test_unsafe_codec_is_refused_without_writing(gcs_client: Any, bucket: str) -> None:
-    driver = GCSExternalStorage(gcs_client, bucket=bucket)
-    with pytest.raises(ValueError, match="unsafe codec"):
-        store_external_payload(driver, PAYLOAD, codec="a/b")
-    assert _keys(gcs_client, bucket) == []
+    @pytest.fixture
+    def store(self, gcs_client: Any, bucket: str) -> ObjectStoreFixture:
+        return EmulatedBucket(location=bucket, client=gcs_client)
 
 
 def test_missing_client_is_a_clear_error() -> None:
