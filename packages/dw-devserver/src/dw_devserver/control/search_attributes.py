@@ -105,17 +105,49 @@ def validate_values(
 def matches_filter(attributes: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
     """True when a run's attributes satisfy every ``name = value`` pair of a filter.
 
-    A ``keyword_list`` attribute matches when it contains the wanted value.
+    Values compare by type, not as text: a ``bool`` matches only ``true``/``false``, a number
+    matches an equal number (``3`` = ``3.0``), a string matches its own text; a ``keyword_list``
+    attribute matches when one of its items does.
     """
     attributes = attributes if isinstance(attributes, Mapping) else {}
     for name, expected in wanted.items():
         actual = attributes.get(name)
         if isinstance(actual, list) and not isinstance(expected, list):
-            if expected not in actual:
+            if not any(same_value(item, expected) for item in actual):
                 return False
-        elif actual != expected:
+        elif not same_value(actual, expected):
             return False
     return True
+
+
+def same_value(actual: Any, expected: Any) -> bool:
+    """Typed equality of a stored attribute value and a filter value (see :func:`matches_filter`)."""
+    if actual is None or expected is None:
+        return actual is None and expected is None
+    if isinstance(actual, bool):
+        if isinstance(expected, str):
+            return expected.strip().lower() == ("true" if actual else "false")
+        return isinstance(expected, bool) and expected == actual
+    if isinstance(actual, (int, float)):
+        if isinstance(expected, bool):
+            return False
+        if isinstance(expected, (int, float)):
+            return bool(actual == expected)
+        if isinstance(expected, str):
+            try:
+                return float(expected) == actual
+            except ValueError:
+                return False
+        return False
+    if isinstance(actual, str):
+        if isinstance(expected, str):
+            return actual == expected
+        if isinstance(expected, bool):
+            return actual == ("true" if expected else "false")
+        if isinstance(expected, (int, float)):
+            return actual == str(expected)
+        return False
+    return bool(actual == expected)
 
 
 _CLAUSE = re.compile(

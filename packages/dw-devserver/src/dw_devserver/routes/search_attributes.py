@@ -20,6 +20,7 @@ from dw_devserver.control.search_attributes import (
     validate_values,
 )
 from dw_devserver.http import OPERATOR_ROLES, ApiError, Ctx, Fields, RouteTable
+from dw_devserver.store import Row
 
 if TYPE_CHECKING:
     from dw_devserver.runtime import Runtime
@@ -46,23 +47,35 @@ def custom_definitions(rt: Runtime, namespace: str) -> dict[str, str]:
     return {row["name"]: row["type"] for row in rows}
 
 
-def check_attribute_values(rt: Runtime, namespace: str, values: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Field errors for attribute values that break the key rule or their declared type (empty when fine)."""
+def check_attribute_values(
+    rt: Runtime,
+    namespace: str,
+    values: Mapping[str, Any],
+    *,
+    check_names: bool = True,
+    field: str = "search_attributes",
+) -> dict[str, list[str]]:
+    """Field errors for attribute values that break the key rule or their declared type (empty when fine).
+
+    ``check_names=False`` skips the key rule (``upsert_search_attributes`` has its own, wider one).
+    """
     errors: dict[str, list[str]] = {}
-    for name in values:
-        problem = name_problem(name)
-        if problem:
-            errors.setdefault(f"search_attributes.{name}", []).append(problem)
-    for key, messages in validate_values(values, custom_definitions(rt, namespace)).items():
+    if check_names:
+        for name in values:
+            problem = name_problem(name)
+            if problem:
+                errors.setdefault(f"{field}.{name}", []).append(problem)
+    for key, messages in validate_values(values, custom_definitions(rt, namespace), field).items():
         errors.setdefault(key, []).extend(messages)
     return errors
 
 
 def list_filter(query: str | None) -> Callable[[Mapping[str, Any] | None], bool] | None:
-    """A predicate over a run's ``search_attributes`` for a visibility query, or None.
+    """A predicate over a run's visible attributes for a visibility query, or None.
 
-    None means the text is not of the ``Name=value [AND ...]`` form and the caller should apply its
-    plain substring match instead.
+    The mapping it gets holds the run's ``search_attributes`` plus the system attributes
+    (:func:`system_attribute_values`). None means the text is not of the ``Name=value [AND ...]``
+    form and the caller should apply its plain substring match instead.
     """
     if not query:
         return None
@@ -70,6 +83,18 @@ def list_filter(query: str | None) -> Callable[[Mapping[str, Any] | None], bool]
     if wanted is None:
         return None
     return lambda attributes: matches_filter(attributes, wanted)
+
+
+def system_attribute_values(run: Mapping[str, Any] | Row) -> dict[str, Any]:
+    """The system search attributes of a run row (what a filter on ``WorkflowId`` etc. sees)."""
+    return {
+        "WorkflowId": run["workflow_id"],
+        "WorkflowType": run["workflow_type"],
+        "RunId": run["run_id"],
+        "Status": run["status"],
+        "TaskQueue": run["task_queue"],
+        "BuildId": run["compatibility"],
+    }
 
 
 @table.get("/api/search-attributes", roles=OPERATOR_ROLES)

@@ -10,7 +10,8 @@ from typing import Any
 from dw_devserver.build_id_routing import cohort_drain_intent
 from dw_devserver.codec import payload_from_request
 from dw_devserver.commands import normalise
-from dw_devserver.http import ApiError, Ctx, Fields, Reply, RouteTable
+from dw_devserver.http import ApiError, Ctx, Fields, Reply, RouteTable, validation_error
+from dw_devserver.routes.search_attributes import check_attribute_values
 from dw_devserver.store import loads
 
 table = RouteTable()
@@ -286,11 +287,30 @@ async def workflow_task_heartbeat(ctx: Ctx) -> Reply:
     }
 
 
+def _check_upserted_attribute_types(ctx: Ctx, commands: list[dict[str, Any]]) -> None:
+    """422 before anything is applied when an upsert breaks a declared attribute type."""
+    errors: dict[str, list[str]] = {}
+    for index, cmd in enumerate(commands):
+        if cmd["type"] == "upsert_search_attributes":
+            errors.update(
+                check_attribute_values(
+                    ctx.rt,
+                    ctx.namespace,
+                    cmd["attributes"],
+                    check_names=False,
+                    field=f"commands.{index}.attributes",
+                )
+            )
+    if errors:
+        raise validation_error(errors)
+
+
 @table.post("/api/worker/workflow-tasks/{task_id}/complete", **W)
 async def complete_workflow_task(ctx: Ctx) -> Reply:
     """Apply the task's commands."""
     commands = normalise(ctx.body.get("commands"))
     owner, attempt = _lease_fields(ctx)
+    _check_upserted_attribute_types(ctx, commands)
     return ctx.rt.engine.completion.complete(ctx.namespace, ctx.path["task_id"], owner, attempt, commands)
 
 

@@ -14,8 +14,10 @@ from typing import Any
 from dw_devserver.clock import iso
 from dw_devserver.codec import envelope, payload_from_request, try_decode
 from dw_devserver.completion import event_json, page_token, parse_page_token
+from dw_devserver.control.search_attributes import MAX_STRING_VALUE_BYTES
 from dw_devserver.http import ApiError, Ctx, Fields, Reply, RouteTable, validation_error
-from dw_devserver.protocol import SEARCH_ATTRIBUTE_KEY_RE, TERMINAL_STATUSES, WORKFLOW_ID_RE, status_bucket
+from dw_devserver.protocol import TERMINAL_STATUSES, WORKFLOW_ID_RE, status_bucket
+from dw_devserver.routes.search_attributes import check_attribute_values, list_filter, system_attribute_values
 from dw_devserver.store import loads
 
 table = RouteTable()
@@ -112,11 +114,20 @@ async def start_workflow(ctx: Ctx) -> Reply:
     f.integer("fairness_weight", minimum=1, maximum=1000)
     if memo is not None and len(json.dumps(memo)) > ctx.rt.config.max_memo_bytes:
         f.fail("memo", f"The memo must be at most {ctx.rt.config.max_memo_bytes} bytes as JSON.")
-    for key, value in (attrs or {}).items():
-        if not SEARCH_ATTRIBUTE_KEY_RE.fullmatch(key):
-            f.fail("search_attributes", f"Search attribute key {key!r} is invalid.")
-        elif isinstance(value, str) and len(value.encode()) > 2048:
-            f.fail("search_attributes", f"Search attribute {key!r} exceeds 2048 bytes.")
+    if attrs:
+        for key, messages in check_attribute_values(ctx.rt, ctx.namespace, attrs).items():
+            name = key.partition(".")[2]
+            for message in messages:
+                f.fail(
+                    "search_attributes",
+                    message if name in message else f"Search attribute {name!r}: {message}",
+                )
+        for key, value in attrs.items():
+            # undeclared attributes are stored as given, within the value size limit
+            if isinstance(value, str) and len(value.encode()) > MAX_STRING_VALUE_BYTES:
+                f.fail(
+                    "search_attributes", f"Search attribute {key!r} exceeds {MAX_STRING_VALUE_BYTES} bytes."
+                )
     codec_field = body.get("payload_codec")
     if codec_field not in (None, "", "avro"):
         f.fail("payload_codec", f"Unsupported payload codec {codec_field!r}; supported codecs: avro.")
@@ -201,36 +212,25 @@ async def list_workflows(ctx: Ctx) -> Reply:
     elif status == "failed":
         sql += " AND status IN ('failed', 'cancelled', 'terminated')"
     query = (q.get("query") or "").strip()
-    attr_filters: list[tuple[str, str]] = []
-    if query:
-        clauses = [c for c in re.split(r"\s+AND\s+", query, flags=re.IGNORECASE) if c.strip()]
-        parsed = [_ATTR_FILTER.fullmatch(c) for c in clauses]
-        if parsed and all(parsed):
-            for m in parsed:
-                assert m is not None
-                attr_filters.append((m.group(1), next(g for g in m.groups()[1:] if g is not None)))
-        else:
-            sql += " AND (workflow_id LIKE ? OR business_key LIKE ?)"
-            like = f"%{query}%"
-            params.extend([like, like])
-    for name, value in attr_filters:
-        system = {
-            "WorkflowId": "workflow_id",
-            "WorkflowType": "workflow_type",
-            "RunId": "run_id",
-            "TaskQueue": "task_queue",
-            "Status": "status",
-        }.get(name)
-        if system:
-            sql += f" AND {system} = ?"
-            params.append(value)
-        else:
-            sql += " AND CAST(json_extract(search_attributes, ?) AS TEXT) = ?"
-            params.extend([f'$."{name}"', value])
+    visible = list_filter(query)
+    if query and visible is None:
+        sql += " AND (workflow_id LIKE ? OR business_key LIKE ?)"
+        like = f"%{query}%"
+        params.extend([like, like])
     offset = _offset_token(q.get("next_page_token"))
-    sql += " ORDER BY sort_key DESC, run_id DESC LIMIT ? OFFSET ?"
-    params.extend([page_size + 1, offset])
-    rows = ctx.rt.store.all(sql, params)
+    sql += " ORDER BY sort_key DESC, run_id DESC"
+    if visible is None:
+        sql += " LIMIT ? OFFSET ?"
+        params.extend([page_size + 1, offset])
+        rows = ctx.rt.store.all(sql, params)
+    else:
+        # typed attribute filters run over each run's visible attributes, then the page is cut
+        matching = [
+            r
+            for r in ctx.rt.store.all(sql, params)
+            if visible({**loads(r["search_attributes"], {}), **system_attribute_values(r)})
+        ]
+        rows = matching[offset : offset + page_size + 1]
     more = len(rows) > page_size
     rows = rows[:page_size]
     items = [
