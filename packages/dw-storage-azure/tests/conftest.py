@@ -5,38 +5,26 @@ Azurite is installed once into ``<repo>/.cache/azurite`` with npm when it is not
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
 import shutil
-import socket
 import subprocess
-import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from azure.storage.blob import BlobServiceClient
+from dw_testing.emulator import serve_emulator
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 AZURITE_DIR = REPO_ROOT / ".cache" / "azurite"
 AZURITE_BIN = AZURITE_DIR / "node_modules" / ".bin" / "azurite-blob"
 AZURITE_PACKAGE = "azurite@3"
 INSTALL_TIMEOUT_S = 240.0  # inside pytest-timeout's 300 s per test
-START_TIMEOUT_S = 90.0
-START_ATTEMPTS = 3
 
 # Azurite's documented development account (public, well-known; not a secret).
 DEV_ACCOUNT = "devstoreaccount1"
 DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ensure_azurite() -> pathlib.Path:
@@ -55,44 +43,6 @@ def _ensure_azurite() -> pathlib.Path:
     if done.returncode != 0 or not AZURITE_BIN.exists():
         pytest.fail(f"npm install {AZURITE_PACKAGE} failed ({done.returncode}): {done.stderr[-2000:]}")
     return AZURITE_BIN
-
-
-@contextlib.contextmanager
-def _serve(name: str, command_for: Callable[[int], list[str]], probe: Callable[[int], str]) -> Iterator[int]:
-    """Run ``command_for(port)`` on a free port until ``probe(port)`` answers; stop it on exit.
-
-    A port taken between choosing and binding makes the emulator exit; then another port is tried.
-    """
-    failures: list[str] = []
-    for _ in range(START_ATTEMPTS):
-        port = _free_port()
-        with tempfile.TemporaryFile() as log:
-            proc = subprocess.Popen(command_for(port), stdout=log, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + START_TIMEOUT_S
-                while proc.poll() is None:
-                    try:
-                        if httpx.get(probe(port), timeout=2.0).status_code < 500:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if time.monotonic() > deadline:
-                        pytest.fail(f"{name} did not answer on port {port} within {START_TIMEOUT_S} s")
-                    time.sleep(0.1)
-                else:
-                    log.seek(0)
-                    failures.append(f"exit {proc.returncode}: {log.read().decode(errors='replace')[-2000:]}")
-                    continue
-                yield port
-                return
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-    pytest.fail(f"{name} did not start: {failures}")
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +64,7 @@ def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     def probe(port: int) -> str:
         return f"http://127.0.0.1:{port}/{DEV_ACCOUNT}?comp=list"
 
-    with _serve("Azurite", command, probe) as port:
+    with serve_emulator("Azurite", command, probe) as port:
         yield f"http://127.0.0.1:{port}/{DEV_ACCOUNT}"
 
 

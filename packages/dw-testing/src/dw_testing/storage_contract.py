@@ -110,16 +110,18 @@ class ObjectStoreFixture(ABC):
 class ExternalStorageDriverContract:
     """The behaviour every external-storage driver owes the SDK, as pytest test methods.
 
-    Set ``scheme`` (``"s3"``), ``driver_name`` (the policy's ``driver``), ``location_kind``
-    (``"bucket"``/``"container"``), ``policy_location_key`` (the policy ``config`` key naming it),
-    ``invalid_location_names``, ``foreign_uris`` (URIs of other drivers, ``{location}`` is filled in)
-    and ``missing_object_error`` (what :meth:`ObjectStoreFixture.stat` raises for a missing object);
+    Set ``scheme`` (``"s3"``), ``driver_name`` (the policy's ``driver``) and ``driver_aliases``
+    (other names of the same driver), ``location_kind`` (``"bucket"``/``"container"``),
+    ``policy_location_key`` (the policy ``config`` key naming it), ``invalid_location_names``,
+    ``foreign_uris`` (URIs of other drivers, ``{location}`` is filled in) and
+    ``missing_object_error`` (what :meth:`ObjectStoreFixture.stat` raises for a missing object);
     optionally ``recorded_fixtures`` (a folder holding the recorded ``control-plane`` fixtures) to
     build the policy test from the server's recorded response. Override the ``store`` fixture.
     """
 
     scheme: ClassVar[str]
     driver_name: ClassVar[str]
+    driver_aliases: ClassVar[Sequence[str]] = ()
     location_kind: ClassVar[str] = "bucket"
     policy_location_key: ClassVar[str] = "bucket"
     invalid_location_names: ClassVar[Sequence[str]] = ("", "b1/path", "has space")
@@ -244,7 +246,7 @@ class ExternalStorageDriverContract:
             store_external_payload(driver, CONTRACT_PAYLOAD, codec=codec)
         assert store.keys() == []
 
-    def _server_policy(self, location: str) -> dict[str, Any]:
+    def _server_policy(self, location: str, driver_name: str) -> dict[str, Any]:
         if self.recorded_fixtures is None:
             # The shape of the server's namespace response when no recording is at hand.
             policy: dict[str, Any] = {
@@ -258,22 +260,22 @@ class ExternalStorageDriverContract:
             policy = dict(recorded["response_body"]["external_payload_storage"])
             assert policy["config"]["bucket"] == "dw-payloads"
         # The recorded policy names the bucket dw-payloads; point it at this test's location.
-        policy["driver"] = self.driver_name
+        policy["driver"] = driver_name
         policy["config"] = {**policy["config"], self.policy_location_key: location}
         return policy
 
     def test_policy_as_the_server_sends_it_builds_a_working_driver(self, store: ObjectStoreFixture) -> None:
-        policy = self._server_policy(store.location)
+        for driver_name in (self.driver_name, *self.driver_aliases):
+            policy = self._server_policy(store.location, driver_name)
+            wrapper = {"external_payload_storage": policy}
 
-        driver = external_storage_driver_from_policy(
-            {"external_payload_storage": policy}, **store.policy_options()
-        )
+            driver = external_storage_driver_from_policy(wrapper, **store.policy_options())
 
-        assert store.driver_settings(driver) == (store.location, "billing", store.client)
-        ref = store_external_payload(driver, b"payload", codec="avro")
-        sha = hashlib.sha256(b"payload").hexdigest()
-        assert ref.uri == self._uri(store.location, f"billing/avro/{sha[:2]}/{sha}")
-        assert fetch_external_payload(driver, ref) == b"payload"
+            assert store.driver_settings(driver) == (store.location, "billing", store.client)
+            ref = store_external_payload(driver, b"payload", codec="avro")
+            sha = hashlib.sha256(b"payload").hexdigest()
+            assert ref.uri == self._uri(store.location, f"billing/avro/{sha[:2]}/{sha}")
+            assert fetch_external_payload(driver, ref) == b"payload"
 
     async def test_large_workflow_input_goes_to_the_store_and_comes_back_verified(
         self, store: ObjectStoreFixture
