@@ -821,9 +821,11 @@ async def test_idle_until_reports_the_next_due_work(dev: DevServer, api: Http, w
     assert dev.runtime.engine.idle_until() is None  # a task is ready: not idle
     task = await w.poll()
     assert task is not None and dev.runtime.engine.idle_until() is None  # leased
+    assert dev.runtime.engine.next_timer_due() is None
     await w.complete(task, {"type": "start_timer", "delay_seconds": 120})
     due = dev.runtime.engine.idle_until()
     assert due is not None and due == dev.runtime.clock.now() + 120
+    assert dev.runtime.engine.next_timer_due() == due
 
 
 async def test_activity_and_query_guards(dev: DevServer, api: Http, wp: Http, snap: Any) -> None:

@@ -1295,6 +1295,11 @@ class Engine:
         times = [row["t"] for row in candidates if row is not None and row["t"] is not None]
         return min(times) if times else None
 
+    def next_timer_due(self) -> float | None:
+        """Epoch seconds (server clock) when the earliest pending timer fires; None without timers."""
+        row = self.store.one("SELECT MIN(fire_at) AS t FROM timers WHERE status = 'pending'")
+        return float(row["t"]) if row is not None and row["t"] is not None else None
+
     # ------------------------------------------------------------------ retention
 
     def prune_expired_runs(

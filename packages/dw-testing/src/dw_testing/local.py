@@ -235,40 +235,18 @@ class LocalServerEnvironment:
 
     def next_timer_due(self) -> datetime | None:
         """When the earliest pending timer fires, or ``None`` without pending timers."""
-        row = self.server.runtime.store.one("SELECT MIN(fire_at) AS t FROM timers WHERE status = 'pending'")
-        if row is None or row["t"] is None:
-            return None
-        return datetime.fromtimestamp(row["t"], tz=timezone.utc)
+        due = self.server.runtime.engine.next_timer_due()
+        return None if due is None else datetime.fromtimestamp(due, tz=timezone.utc)
 
     async def _skip_if_idle(self) -> bool:
-        """Jump to the next due time when nothing can progress without time passing."""
-        due = self._idle_until()
+        """Jump to the next due time when nothing can progress without time passing.
+
+        ``engine.idle_until()`` reads one consistent snapshot: every state change on the server is
+        one transaction (a completed task and the work it creates commit together), so a
+        half-finished step never looks idle.
+        """
+        due = self.server.runtime.engine.idle_until()
         if due is None:
             return False
         await self.server.skip(max(0.0, due - self.server.runtime.clock.now()))
         return True
-
-    def _idle_until(self) -> float | None:
-        """The next time something is due, if the server is idle until then; else ``None``.
-
-        Every state change on the server happens in one transaction (a completed task and the work
-        it creates commit together), so a snapshot never shows a half-finished step as idle.
-        """
-        store = self.server.runtime.store
-        now = self.server.runtime.clock.now()
-        busy = store.one(
-            "SELECT 1 AS busy WHERE EXISTS (SELECT 1 FROM workflow_tasks WHERE status = 'leased'"
-            " OR (status = 'ready' AND available_at <= ?))"
-            " OR EXISTS (SELECT 1 FROM activity_executions WHERE status = 'running'"
-            " OR (status = 'scheduled' AND available_at <= ?))",
-            (now, now),
-        )
-        if busy is not None:
-            return None
-        candidates = [
-            store.one("SELECT MIN(fire_at) AS t FROM timers WHERE status = 'pending'"),
-            store.one("SELECT MIN(available_at) AS t FROM workflow_tasks WHERE status = 'ready'"),
-            store.one("SELECT MIN(available_at) AS t FROM activity_executions WHERE status = 'scheduled'"),
-        ]
-        times = [row["t"] for row in candidates if row is not None and row["t"] is not None]
-        return min(times) if times else None
