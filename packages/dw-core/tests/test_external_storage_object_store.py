@@ -16,12 +16,14 @@ from dw_core.external_storage import (
     LocalFilesystemExternalStorage,
     ObjectStoreDriverPlugin,
     ObjectStoreLayout,
+    delete_ignoring_missing,
     downloaded_bytes,
     fetch_external_payload,
     policy_error,
+    read_object_bytes,
     store_external_payload,
 )
-from dw_core.plugins import create_plugin_manager, external_storage_driver, hookimpl
+from dw_core.plugins import create_plugin_manager, external_storage_driver
 
 LAYOUT = ObjectStoreLayout(scheme="mem", provider="Memory", driver="mem")
 
@@ -103,16 +105,6 @@ PLUGIN = ObjectStoreDriverPlugin(
 )
 
 
-class _MemPlugin:
-    @hookimpl
-    def dw_external_storage_driver_names(self) -> Any:
-        return PLUGIN.names()
-
-    @hookimpl
-    def dw_external_storage_driver(self, name: str, policy: Any, options: Any) -> Any:
-        return PLUGIN.driver(name, policy, options)
-
-
 def _policy(**fields: Any) -> ExternalPayloadStoragePolicy:
     return ExternalPayloadStoragePolicy.from_dict({"driver": "mem", **fields})
 
@@ -148,7 +140,7 @@ def test_unusable_policies_are_value_errors_naming_the_driver(fields: dict[str, 
 
 def test_driver_resolves_through_the_plugin_manager(tmp_path: Path) -> None:
     manager = create_plugin_manager(load_entry_points=False)
-    manager.register(_MemPlugin(), name="mem-test")
+    manager.register(PLUGIN, name="mem-test")  # the plugin object carries the hook implementations
     policy = _policy(config={"container": "c1", "prefix": "/t/"})
 
     driver = external_storage_driver(
@@ -161,7 +153,7 @@ def test_driver_resolves_through_the_plugin_manager(tmp_path: Path) -> None:
     ref = store_external_payload(driver, b"payload", codec="avro")
     assert fetch_external_payload(driver, ref) == b"payload"
     assert hashlib.sha256(b"payload").hexdigest() in ref.uri
-    assert PLUGIN.driver("other", _policy(), {"mem_root": tmp_path}) is None
+    assert PLUGIN.dw_external_storage_driver("other", _policy(), {"mem_root": tmp_path}) is None
     needs_root = (
         r"the memory external storage driver needs the application's memory root: "
         r"pass mem_root=Path\(...\) to external_storage_driver_from_policy\(\)"
@@ -178,4 +170,40 @@ def test_a_build_value_error_is_reported_as_a_policy_error(tmp_path: Path) -> No
     with pytest.raises(
         ValueError, match="invalid mem external payload storage policy: client is for another"
     ):
-        plugin.driver("mem", _policy(config={"bucket": "b1"}), {"mem_root": tmp_path})
+        plugin.dw_external_storage_driver("mem", _policy(config={"bucket": "b1"}), {"mem_root": tmp_path})
+
+
+class _Missing(Exception):
+    status = 404
+
+
+def _is_missing(exc: BaseException) -> bool:
+    return getattr(exc, "status", None) == 404
+
+
+def _raise(exc: Exception) -> Any:
+    raise exc
+
+
+def test_read_object_bytes_translates_missing_and_passes_other_errors() -> None:
+    assert read_object_bytes("mem://b/k", lambda: b"ab", is_not_found=_is_missing, provider="Memory") == b"ab"
+    with pytest.raises(FileNotFoundError, match="external payload not found: mem://b/k") as caught:
+        read_object_bytes(
+            "mem://b/k", lambda: _raise(_Missing()), is_not_found=_is_missing, provider="Memory"
+        )
+    assert isinstance(caught.value.__cause__, _Missing)
+    with pytest.raises(PermissionError):
+        read_object_bytes(
+            "mem://b/k", lambda: _raise(PermissionError()), is_not_found=_is_missing, provider="Memory"
+        )
+    with pytest.raises(ValueError, match="returned str, expected bytes"):
+        read_object_bytes("mem://b/k", lambda: "ab", is_not_found=_is_missing, provider="Memory")
+
+
+def test_delete_ignoring_missing_only_ignores_missing() -> None:
+    deleted: list[str] = []
+    delete_ignoring_missing(lambda: deleted.append("k"), is_not_found=_is_missing)
+    assert deleted == ["k"]
+    delete_ignoring_missing(lambda: _raise(_Missing()), is_not_found=_is_missing)
+    with pytest.raises(PermissionError):
+        delete_ignoring_missing(lambda: _raise(PermissionError()), is_not_found=_is_missing)

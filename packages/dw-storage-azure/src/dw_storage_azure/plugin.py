@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 from dw_core.external_storage import (
     ExternalPayloadStoragePolicy,
-    ExternalStorageDriver,
     ObjectStoreDriverPlugin,
     policy_error,
 )
-from dw_core.plugins import hookimpl
 
 from dw_storage_azure.storage import LAYOUT, AzureBlobExternalStorage
 
@@ -43,7 +40,7 @@ def _container_from_reference(reference: str) -> str:
     return reference
 
 
-_PLUGIN: Final = ObjectStoreDriverPlugin(
+_PLUGIN = ObjectStoreDriverPlugin(
     driver_names=DRIVER_NAMES,
     layout=LAYOUT,
     # The server's policy config has no "container" key; there the container travels as "bucket".
@@ -66,13 +63,6 @@ def container_from_policy(policy: ExternalPayloadStoragePolicy) -> str:
     return _PLUGIN.container_from_policy(policy)
 
 
-@hookimpl
-def dw_external_storage_driver_names() -> Iterable[str]:
-    return _PLUGIN.names()
-
-
-@hookimpl
-def dw_external_storage_driver(
-    name: str, policy: ExternalPayloadStoragePolicy, options: Mapping[str, Any]
-) -> ExternalStorageDriver | None:
-    return _PLUGIN.driver(name, policy, options)
+# The hook implementations pluggy finds on this module (the entry point).
+dw_external_storage_driver_names = _PLUGIN.dw_external_storage_driver_names
+dw_external_storage_driver = _PLUGIN.dw_external_storage_driver

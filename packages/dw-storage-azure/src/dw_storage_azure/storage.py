@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from dw_core.external_storage import ObjectStoreLayout, downloaded_bytes, normalize_prefix, payload_object_key
+from dw_core.external_storage import (
+    ObjectStoreLayout,
+    delete_ignoring_missing,
+    normalize_prefix,
+    payload_object_key,
+    read_object_bytes,
+)
 
 __all__ = ["CONTENT_TYPE", "LAYOUT", "AzureBlobExternalStorage"]
 
@@ -73,19 +79,14 @@ class AzureBlobExternalStorage:
     def get(self, uri: str) -> bytes:
         """The blob's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
         key = LAYOUT.key_from_uri(uri, container=self.container, prefix=self.prefix)
-        try:
-            data = self.container_client.download_blob(key).readall()
-        except Exception as exc:
-            if _is_not_found(exc):
-                raise FileNotFoundError(f"external payload not found: {uri}") from exc
-            raise
-        return downloaded_bytes(data, uri=uri, provider=LAYOUT.provider)
+        return read_object_bytes(
+            uri,
+            lambda: self.container_client.download_blob(key).readall(),
+            is_not_found=_is_not_found,
+            provider=LAYOUT.provider,
+        )
 
     def delete(self, uri: str) -> None:
         """Delete the blob; a missing blob is not an error."""
         key = LAYOUT.key_from_uri(uri, container=self.container, prefix=self.prefix)
-        try:
-            self.container_client.delete_blob(key)
-        except Exception as exc:
-            if not _is_not_found(exc):
-                raise
+        delete_ignoring_missing(lambda: self.container_client.delete_blob(key), is_not_found=_is_not_found)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Final
 
 from dw_core.external_storage import (
     ExternalPayloadStoragePolicy,
-    ExternalStorageDriver,
     ObjectStoreDriverPlugin,
     policy_error,
 )
-from dw_core.plugins import hookimpl
 
 from dw_storage_gcs.storage import LAYOUT, GCSExternalStorage
 
@@ -42,7 +39,7 @@ def _bucket_from_reference(reference: str) -> str:
     return reference
 
 
-_PLUGIN: Final = ObjectStoreDriverPlugin(
+_PLUGIN = ObjectStoreDriverPlugin(
     driver_names=(DRIVER_NAME,),
     layout=LAYOUT,
     container_config_keys=("bucket",),
@@ -63,13 +60,6 @@ def bucket_from_policy(policy: ExternalPayloadStoragePolicy) -> str:
     return _PLUGIN.container_from_policy(policy)
 
 
-@hookimpl
-def dw_external_storage_driver_names() -> Iterable[str]:
-    return _PLUGIN.names()
-
-
-@hookimpl
-def dw_external_storage_driver(
-    name: str, policy: ExternalPayloadStoragePolicy, options: Mapping[str, Any]
-) -> ExternalStorageDriver | None:
-    return _PLUGIN.driver(name, policy, options)
+# The hook implementations pluggy finds on this module (the entry point).
+dw_external_storage_driver_names = _PLUGIN.dw_external_storage_driver_names
+dw_external_storage_driver = _PLUGIN.dw_external_storage_driver

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from dw_core.external_storage import ObjectStoreLayout, downloaded_bytes, normalize_prefix, payload_object_key
+from dw_core.external_storage import (
+    ObjectStoreLayout,
+    delete_ignoring_missing,
+    normalize_prefix,
+    payload_object_key,
+    read_object_bytes,
+)
 
 __all__ = ["CONTENT_TYPE", "LAYOUT", "GCSExternalStorage"]
 
@@ -50,20 +56,12 @@ class GCSExternalStorage:
 
     def get(self, uri: str) -> bytes:
         """The object's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
-        key = LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix)
-        try:
-            data = self._blob(key).download_as_bytes()
-        except Exception as exc:
-            if _is_not_found(exc):
-                raise FileNotFoundError(f"external payload not found: {uri}") from exc
-            raise
-        return downloaded_bytes(data, uri=uri, provider=LAYOUT.provider)
+        blob = self._blob(LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix))
+        return read_object_bytes(
+            uri, blob.download_as_bytes, is_not_found=_is_not_found, provider=LAYOUT.provider
+        )
 
     def delete(self, uri: str) -> None:
         """Delete the object; a missing object is not an error."""
-        key = LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix)
-        try:
-            self._blob(key).delete()
-        except Exception as exc:
-            if not _is_not_found(exc):
-                raise
+        blob = self._blob(LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix))
+        delete_ignoring_missing(blob.delete, is_not_found=_is_not_found)

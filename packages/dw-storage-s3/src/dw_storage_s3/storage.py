@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from dw_core.external_storage import ObjectStoreLayout, downloaded_bytes, normalize_prefix, payload_object_key
+from dw_core.external_storage import (
+    ObjectStoreLayout,
+    delete_ignoring_missing,
+    normalize_prefix,
+    payload_object_key,
+    read_object_bytes,
+)
 
 __all__ = ["CONTENT_TYPE", "LAYOUT", "S3ExternalStorage"]
 
@@ -55,31 +61,28 @@ class S3ExternalStorage:
         )
         return LAYOUT.object_uri(self.bucket, key)
 
-    def get(self, uri: str) -> bytes:
-        """The object's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
-        key = LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix)
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:
-            if _is_not_found(exc):
-                raise FileNotFoundError(f"external payload not found: {uri}") from exc
-            raise
+    def _download(self, uri: str, key: str) -> object:
+        response = self.client.get_object(Bucket=self.bucket, Key=key)
         body = response["Body"] if isinstance(response, dict) and "Body" in response else None
         if body is None:
             raise ValueError(f"S3 get_object for {uri} returned no Body; expected a boto3 response")
         try:
-            data = body.read() if hasattr(body, "read") else body
+            return body.read() if hasattr(body, "read") else body
         finally:
             close = getattr(body, "close", None)
             if callable(close):
                 close()
-        return downloaded_bytes(data, uri=uri, provider=LAYOUT.provider)
+
+    def get(self, uri: str) -> bytes:
+        """The object's bytes; ``FileNotFoundError`` if it does not exist, ``ValueError`` if not bytes."""
+        key = LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix)
+        return read_object_bytes(
+            uri, lambda: self._download(uri, key), is_not_found=_is_not_found, provider=LAYOUT.provider
+        )
 
     def delete(self, uri: str) -> None:
         """Delete the object (S3 deletes are idempotent: a missing object is not an error)."""
         key = LAYOUT.key_from_uri(uri, container=self.bucket, prefix=self.prefix)
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:
-            if not _is_not_found(exc):
-                raise
+        delete_ignoring_missing(
+            lambda: self.client.delete_object(Bucket=self.bucket, Key=key), is_not_found=_is_not_found
+        )

@@ -22,8 +22,10 @@ from dw_core.external_storage.local import LocalFilesystemExternalStorage
 from dw_core.external_storage.object_store import (
     ObjectStoreDriverPlugin,
     ObjectStoreLayout,
+    delete_ignoring_missing,
     downloaded_bytes,
     policy_error,
+    read_object_bytes,
 )
 from dw_core.external_storage.policy import (
     ExternalPayloadStoragePolicy,
@@ -48,6 +50,7 @@ __all__ = [
     "ObjectStoreDriverPlugin",
     "ObjectStoreLayout",
     "delete_external_payload",
+    "delete_ignoring_missing",
     "downloaded_bytes",
     "external_storage_driver_from_policy",
     "fetch_external_payload",
@@ -55,5 +58,6 @@ __all__ = [
     "parse_rfc3339",
     "payload_object_key",
     "policy_error",
+    "read_object_bytes",
     "store_external_payload",
 ]

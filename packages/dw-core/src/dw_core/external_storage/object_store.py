@@ -16,12 +16,15 @@ from typing import Any, Final
 
 from dw_core.external_storage.driver import ExternalStorageDriver
 from dw_core.external_storage.policy import ExternalPayloadStoragePolicy
+from dw_core.plugins.hookspecs import hookimpl
 
 __all__ = [
     "ObjectStoreDriverPlugin",
     "ObjectStoreLayout",
+    "delete_ignoring_missing",
     "downloaded_bytes",
     "policy_error",
+    "read_object_bytes",
 ]
 
 # The drivers a wrong-scheme message may point to, in the order users meet them.
@@ -102,6 +105,30 @@ def downloaded_bytes(data: object, *, uri: str, provider: str) -> bytes:
     return data
 
 
+def read_object_bytes(
+    uri: str, read: Callable[[], object], *, is_not_found: Callable[[BaseException], bool], provider: str
+) -> bytes:
+    """The bytes ``read()`` downloads for ``uri``; ``FileNotFoundError`` when ``is_not_found`` says so."""
+    try:
+        data = read()
+    except Exception as exc:
+        if is_not_found(exc):
+            raise FileNotFoundError(f"external payload not found: {uri}") from exc
+        raise
+    return downloaded_bytes(data, uri=uri, provider=provider)
+
+
+def delete_ignoring_missing(
+    delete: Callable[[], object], *, is_not_found: Callable[[BaseException], bool]
+) -> None:
+    """Run ``delete()``; an error ``is_not_found`` recognises means the object is already gone."""
+    try:
+        delete()
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
+
+
 def policy_error(driver: str, detail: str) -> ValueError:
     """The error for a namespace policy the ``driver`` plugin cannot use."""
     return ValueError(f"invalid {driver} external payload storage policy: {detail}")
@@ -116,7 +143,8 @@ class ObjectStoreDriverPlugin:
     :func:`policy_error` for a reference it does not understand) and ``missing_container`` says what
     to set when neither is there. The application's client comes from the option ``client_option``;
     ``client_description`` and ``client_example`` say what to pass when it is missing. ``build`` makes
-    the driver from ``(client, container, prefix)``.
+    the driver from ``(client, container, prefix)``. Bind the two ``dw_external_storage_*`` methods
+    to the same names in the plugin module (the entry point) so pluggy registers them.
     """
 
     driver_names: tuple[str, ...]
@@ -152,11 +180,16 @@ class ObjectStoreDriverPlugin:
         except ValueError as exc:
             raise policy_error(self.layout.driver, str(exc)) from None
 
-    def names(self) -> Iterable[str]:
+    # The two hook implementations: a plugin module binds them to module names, e.g.
+    # ``dw_external_storage_driver = PLUGIN.dw_external_storage_driver``, and pluggy finds them there.
+
+    @hookimpl
+    def dw_external_storage_driver_names(self) -> Iterable[str]:
         """The driver names to register."""
         return list(self.driver_names)
 
-    def driver(
+    @hookimpl
+    def dw_external_storage_driver(
         self, name: str, policy: ExternalPayloadStoragePolicy, options: Mapping[str, Any]
     ) -> ExternalStorageDriver | None:
         """The driver for ``name`` (``None`` when this plugin does not serve it)."""
