@@ -7,12 +7,37 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import ContentSettings
 from dw_storage_azure import AzureBlobExternalStorage
-from dw_testing.storage_contract import ExternalStorageDriverContract, ObjectStoreFixture, StoredObject
+from dw_testing.storage_contract import ObjectStoreFixture, ReferenceSdkInteropContract, StoredObject
+
+# The reference SDK's venv has no azure-storage-blob; there its driver talks to this stand-in.
+_MEMORY_CONTAINER = """
+class Download:
+    def __init__(self, data):
+        self.data = data
+    def readall(self):
+        return self.data
+
+class MemoryContainer:
+    def __init__(self, blobs):
+        self.blobs = blobs
+    def upload_blob(self, name, data, overwrite=False, metadata=None, content_settings=None):
+        content_type = getattr(content_settings, "content_type", None)
+        self.blobs[name] = {"body": base64.b64encode(data).decode(), "metadata": metadata,
+                            "content_type": content_type}
+    def download_blob(self, name):
+        return Download(base64.b64decode(self.blobs[name]["body"]))
+    def delete_blob(self, name):
+        del self.blobs[name]
+
+make_client = MemoryContainer
+"""
 
 
 class AzuriteContainer(ObjectStoreFixture):
@@ -39,8 +64,18 @@ class AzuriteContainer(ObjectStoreFixture):
     def create_location(self, name: str) -> None:
         self.service.create_container(name)
 
-    def write(self, key: str, data: bytes, *, location: str | None = None) -> None:
-        self._container(location).upload_blob(key, data, overwrite=True)
+    def write(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        location: str | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        settings = ContentSettings(content_type=content_type) if content_type else None
+        container = self._container(location)
+        container.upload_blob(key, data, overwrite=True, metadata=metadata, content_settings=settings)
 
     def read(self, key: str, *, location: str | None = None) -> bytes:
         data: bytes = self._container(location).download_blob(key).readall()
@@ -56,7 +91,7 @@ class AzuriteContainer(ObjectStoreFixture):
         return sorted(blob.name for blob in self.client.list_blobs())
 
 
-class TestAzureBlobDriverContract(ExternalStorageDriverContract):
+class TestAzureBlobDriverContract(ReferenceSdkInteropContract):
     scheme = "azure-blob"
     driver_name = "azure"
     driver_aliases = ("azure-blob",)
@@ -67,6 +102,11 @@ class TestAzureBlobDriverContract(ExternalStorageDriverContract):
     missing_object_error = ResourceNotFoundError
     # The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
     recorded_fixtures = pathlib.Path(os.environ["DW_SHARED_DIR"]) / "fixtures"
+    repo_root = pathlib.Path(__file__).resolve().parents[3]
+    reference_driver_class = "AzureBlobExternalStorage"
+    reference_memory_client = _MEMORY_CONTAINER
+    # The published SDK leaves the content type unset; this driver labels blobs as binary.
+    reference_content_type = None
 
     @pytest.fixture
     def store(self, blob_service: Any, container_client: Any, container: str) -> ObjectStoreFixture:

@@ -7,11 +7,36 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from dw_storage_gcs import GCSExternalStorage
-from dw_testing.storage_contract import ExternalStorageDriverContract, ObjectStoreFixture, StoredObject
+from dw_testing.storage_contract import ObjectStoreFixture, ReferenceSdkInteropContract, StoredObject
+
+# The reference SDK's venv has no google-cloud-storage; there its driver talks to this stand-in.
+_MEMORY_GCS = """
+class MemoryBlob:
+    def __init__(self, objects, key):
+        self.objects, self.key, self.metadata = objects, key, None
+    def upload_from_string(self, data, content_type=None):
+        self.objects[self.key] = {"body": base64.b64encode(data).decode(),
+                                  "content_type": content_type, "metadata": self.metadata}
+    def download_as_bytes(self):
+        return base64.b64decode(self.objects[self.key]["body"])
+    def delete(self):
+        del self.objects[self.key]
+
+class MemoryGCS:
+    def __init__(self, objects):
+        self.objects = objects
+    def bucket(self, name):
+        return self
+    def blob(self, key):
+        return MemoryBlob(self.objects, key)
+
+make_client = MemoryGCS
+"""
 
 
 class EmulatedBucket(ObjectStoreFixture):
@@ -32,8 +57,18 @@ class EmulatedBucket(ObjectStoreFixture):
     def create_location(self, name: str) -> None:
         self.client.create_bucket(name)
 
-    def write(self, key: str, data: bytes, *, location: str | None = None) -> None:
-        self.client.bucket(location or self.location).blob(key).upload_from_string(data)
+    def write(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        location: str | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        blob = self.client.bucket(location or self.location).blob(key)
+        blob.metadata = dict(metadata) if metadata else None
+        blob.upload_from_string(data, content_type=content_type)
 
     def read(self, key: str, *, location: str | None = None) -> bytes:
         data: bytes = self.client.bucket(location or self.location).blob(key).download_as_bytes()
@@ -49,13 +84,16 @@ class EmulatedBucket(ObjectStoreFixture):
         return sorted(blob.name for blob in self.client.list_blobs(self.location))
 
 
-class TestGCSDriverContract(ExternalStorageDriverContract):
+class TestGCSDriverContract(ReferenceSdkInteropContract):
     scheme = "gs"
     driver_name = "gcs"
     invalid_location_names = ("", "gs://b1", "b1/path", "has space")
     foreign_uris = ("s3://{location}/tenant/x",)
     # The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
     recorded_fixtures = pathlib.Path(os.environ["DW_SHARED_DIR"]) / "fixtures"
+    repo_root = pathlib.Path(__file__).resolve().parents[3]
+    reference_driver_class = "GCSExternalStorage"
+    reference_memory_client = _MEMORY_GCS
 
     @pytest.fixture
     def store(self, gcs_client: Any, bucket: str) -> ObjectStoreFixture:

@@ -7,12 +7,29 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from dw_storage_s3 import S3ExternalStorage
-from dw_testing.storage_contract import ExternalStorageDriverContract, ObjectStoreFixture, StoredObject
+from dw_testing.storage_contract import ObjectStoreFixture, ReferenceSdkInteropContract, StoredObject
+
+# The reference SDK's venv has no boto3; there its driver talks to this stand-in.
+_MEMORY_S3 = """
+class MemoryS3:
+    def __init__(self, objects):
+        self.objects = objects
+    def put_object(self, *, Bucket, Key, Body, ContentType=None, Metadata=None):
+        self.objects[Key] = {"body": base64.b64encode(Body).decode(), "content_type": ContentType,
+                             "metadata": Metadata}
+    def get_object(self, *, Bucket, Key):
+        return {"Body": io.BytesIO(base64.b64decode(self.objects[Key]["body"]))}
+    def delete_object(self, *, Bucket, Key):
+        self.objects.pop(Key, None)
+
+make_client = MemoryS3
+"""
 
 
 class MotoBucket(ObjectStoreFixture):
@@ -33,8 +50,19 @@ class MotoBucket(ObjectStoreFixture):
     def create_location(self, name: str) -> None:
         self.client.create_bucket(Bucket=name)
 
-    def write(self, key: str, data: bytes, *, location: str | None = None) -> None:
-        self.client.put_object(Bucket=location or self.location, Key=key, Body=data)
+    def write(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        location: str | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}
+        self.client.put_object(
+            Bucket=location or self.location, Key=key, Body=data, Metadata=dict(metadata or {}), **extra
+        )
 
     def read(self, key: str, *, location: str | None = None) -> bytes:
         body: bytes = self.client.get_object(Bucket=location or self.location, Key=key)["Body"].read()
@@ -52,7 +80,7 @@ class MotoBucket(ObjectStoreFixture):
         )
 
 
-class TestS3DriverContract(ExternalStorageDriverContract):
+class TestS3DriverContract(ReferenceSdkInteropContract):
     scheme = "s3"
     driver_name = "s3"
     invalid_location_names = ("", "s3://b1", "b1/path", "has space", "arn:aws:s3:::b1")
@@ -60,6 +88,9 @@ class TestS3DriverContract(ExternalStorageDriverContract):
     missing_object_error = ClientError
     # The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
     recorded_fixtures = pathlib.Path(os.environ["DW_SHARED_DIR"]) / "fixtures"
+    repo_root = pathlib.Path(__file__).resolve().parents[3]
+    reference_driver_class = "S3ExternalStorage"
+    reference_memory_client = _MEMORY_S3
 
     @pytest.fixture
     def store(self, s3_client: Any, bucket: str) -> ObjectStoreFixture:
