@@ -97,7 +97,7 @@ PLUGIN = ObjectStoreDriverPlugin(
     layout=LAYOUT,
     container_config_keys=("container", "bucket"),
     container_from_reference=_from_reference,
-    missing_container="set config.container",
+    reference_examples="mem://bucket",
     client_option="mem_root",
     client_description="memory root",
     client_example="Path(...)",
@@ -126,7 +126,10 @@ def test_container_resolution_order(fields: dict[str, Any], container: str) -> N
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({}, "invalid mem external payload storage policy: set config.container"),
+        (
+            {},
+            "invalid mem external payload storage policy: set config.container, or a reference such as mem://",
+        ),
         ({"config": {"container": 5}}, "config.container must be a string, got int"),
         ({"config": {"bucket": ["b"]}}, "config.bucket must be a string, got list"),
         ({"reference": "a/b"}, "invalid mem external payload storage policy: reference 'a/b' is not"),
@@ -153,6 +156,7 @@ def test_driver_resolves_through_the_plugin_manager(tmp_path: Path) -> None:
     ref = store_external_payload(driver, b"payload", codec="avro")
     assert fetch_external_payload(driver, ref) == b"payload"
     assert hashlib.sha256(b"payload").hexdigest() in ref.uri
+    assert list(PLUGIN.dw_external_storage_driver_names()) == ["mem", "memory"]
     assert PLUGIN.dw_external_storage_driver("other", _policy(), {"mem_root": tmp_path}) is None
     needs_root = (
         r"the memory external storage driver needs the application's memory root: "
@@ -207,3 +211,21 @@ def test_delete_ignoring_missing_only_ignores_missing() -> None:
     delete_ignoring_missing(lambda: _raise(_Missing()), is_not_found=_is_missing)
     with pytest.raises(PermissionError):
         delete_ignoring_missing(lambda: _raise(PermissionError()), is_not_found=_is_missing)
+
+
+def test_driver_names_and_client_option_default_from_the_layout() -> None:
+    plugin = ObjectStoreDriverPlugin(
+        layout=LAYOUT,
+        container_from_reference=_from_reference,
+        reference_examples="mem://bucket",
+        client_description="memory root",
+        client_example="Path(...)",
+        build=PLUGIN.build,
+    )
+    assert (plugin.driver_names, plugin.container_config_keys, plugin.client_option) == (
+        ("mem",),
+        ("bucket",),
+        "mem_client",
+    )
+    with pytest.raises(ValueError, match=r"set config.bucket, or a reference such as mem://bucket"):
+        plugin.container_from_policy(_policy())

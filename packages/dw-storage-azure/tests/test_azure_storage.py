@@ -43,6 +43,10 @@ make_client = MemoryContainer
 class AzuriteContainer(ObjectStoreFixture):
     """A container in Azurite, read and written with azure-storage-blob directly."""
 
+    client_option = "azure_container_client"
+    location_attribute = "container"
+    client_attribute = "container_client"
+
     def __init__(self, *, location: str, client: Any, service: Any) -> None:
         super().__init__(location=location, client=client)
         self.service = service
@@ -54,28 +58,15 @@ class AzuriteContainer(ObjectStoreFixture):
         container = self.location if location is None else location
         return AzureBlobExternalStorage(self.client, container=container, prefix=prefix)
 
-    def policy_options(self) -> dict[str, Any]:
-        return {"azure_container_client": self.client}
-
-    def driver_settings(self, driver: Any) -> tuple[str, str, Any]:
-        assert isinstance(driver, AzureBlobExternalStorage)
-        return (driver.container, driver.prefix, driver.container_client)
-
     def create_location(self, name: str) -> None:
         self.service.create_container(name)
 
-    def write(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        location: str | None = None,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> None:
+    def write(self, key: str, data: bytes, *, location: str | None = None) -> None:
+        self._container(location).upload_blob(key, data, overwrite=True)
+
+    def replace(self, key: str, data: bytes, content_type: str | None, metadata: Mapping[str, str]) -> None:
         settings = ContentSettings(content_type=content_type) if content_type else None
-        container = self._container(location)
-        container.upload_blob(key, data, overwrite=True, metadata=metadata, content_settings=settings)
+        self.client.upload_blob(key, data, overwrite=True, metadata=dict(metadata), content_settings=settings)
 
     def read(self, key: str, *, location: str | None = None) -> bytes:
         data: bytes = self._container(location).download_blob(key).readall()

@@ -42,32 +42,22 @@ make_client = MemoryGCS
 class EmulatedBucket(ObjectStoreFixture):
     """A bucket in gcp-storage-emulator, read and written with google-cloud-storage directly."""
 
+    client_option = "gcs_client"
+
     def driver(self, *, prefix: str = "", location: str | None = None) -> GCSExternalStorage:
         return GCSExternalStorage(
             self.client, bucket=self.location if location is None else location, prefix=prefix
         )
 
-    def policy_options(self) -> dict[str, Any]:
-        return {"gcs_client": self.client}
-
-    def driver_settings(self, driver: Any) -> tuple[str, str, Any]:
-        assert isinstance(driver, GCSExternalStorage)
-        return (driver.bucket, driver.prefix, driver.client)
-
     def create_location(self, name: str) -> None:
         self.client.create_bucket(name)
 
-    def write(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        location: str | None = None,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> None:
-        blob = self.client.bucket(location or self.location).blob(key)
-        blob.metadata = dict(metadata) if metadata else None
+    def write(self, key: str, data: bytes, *, location: str | None = None) -> None:
+        self.client.bucket(location or self.location).blob(key).upload_from_string(data)
+
+    def replace(self, key: str, data: bytes, content_type: str | None, metadata: Mapping[str, str]) -> None:
+        blob = self.client.bucket(self.location).blob(key)
+        blob.metadata = dict(metadata)
         blob.upload_from_string(data, content_type=content_type)
 
     def read(self, key: str, *, location: str | None = None) -> bytes:

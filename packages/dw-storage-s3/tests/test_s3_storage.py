@@ -35,34 +35,22 @@ make_client = MemoryS3
 class MotoBucket(ObjectStoreFixture):
     """A bucket in moto's S3 server, read and written with boto3 directly."""
 
+    client_option = "s3_client"
+
     def driver(self, *, prefix: str = "", location: str | None = None) -> S3ExternalStorage:
         return S3ExternalStorage(
             self.client, bucket=self.location if location is None else location, prefix=prefix
         )
 
-    def policy_options(self) -> dict[str, Any]:
-        return {"s3_client": self.client}
-
-    def driver_settings(self, driver: Any) -> tuple[str, str, Any]:
-        assert isinstance(driver, S3ExternalStorage)
-        return (driver.bucket, driver.prefix, driver.client)
-
     def create_location(self, name: str) -> None:
         self.client.create_bucket(Bucket=name)
 
-    def write(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        location: str | None = None,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> None:
-        extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}
-        self.client.put_object(
-            Bucket=location or self.location, Key=key, Body=data, Metadata=dict(metadata or {}), **extra
-        )
+    def write(self, key: str, data: bytes, *, location: str | None = None) -> None:
+        self.client.put_object(Bucket=location or self.location, Key=key, Body=data)
+
+    def replace(self, key: str, data: bytes, content_type: str | None, metadata: Mapping[str, str]) -> None:
+        typed = {"ContentType": content_type} if content_type else {}
+        self.client.put_object(Bucket=self.location, Key=key, Body=data, Metadata=dict(metadata), **typed)
 
     def read(self, key: str, *, location: str | None = None) -> bytes:
         body: bytes = self.client.get_object(Bucket=location or self.location, Key=key)["Body"].read()

@@ -46,7 +46,7 @@ _PLUGIN = ObjectStoreDriverPlugin(
     # The server's policy config has no "container" key; there the container travels as "bucket".
     container_config_keys=("container", "bucket"),
     container_from_reference=_container_from_reference,
-    missing_container="set config.container, or a reference such as azure-blob://container",
+    reference_examples="azure-blob://container",
     client_option="azure_container_client",
     client_description="container client",
     client_example="BlobServiceClient.from_connection_string(...).get_container_client(...)",

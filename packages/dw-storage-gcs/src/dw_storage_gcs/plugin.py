@@ -40,12 +40,9 @@ def _bucket_from_reference(reference: str) -> str:
 
 
 _PLUGIN = ObjectStoreDriverPlugin(
-    driver_names=(DRIVER_NAME,),
     layout=LAYOUT,
-    container_config_keys=("bucket",),
     container_from_reference=_bucket_from_reference,
-    missing_container="set config.bucket, or a reference such as gs://bucket or projects/_/buckets/bucket",
-    client_option="gcs_client",
+    reference_examples="gs://bucket or projects/_/buckets/bucket",
     client_description="GCS client",
     client_example="google.cloud.storage.Client(...)",
     build=lambda client, bucket, prefix: GCSExternalStorage(client, bucket=bucket, prefix=prefix),

@@ -37,12 +37,9 @@ def _bucket_from_reference(reference: str) -> str:
 
 
 _PLUGIN = ObjectStoreDriverPlugin(
-    driver_names=(DRIVER_NAME,),
     layout=LAYOUT,
-    container_config_keys=("bucket",),
     container_from_reference=_bucket_from_reference,
-    missing_container="set config.bucket, or a reference such as arn:aws:s3:::bucket or s3://bucket",
-    client_option="s3_client",
+    reference_examples="arn:aws:s3:::bucket or s3://bucket",
     client_description="S3 client",
     client_example="boto3.client('s3', ...)",
     build=lambda client, bucket, prefix: S3ExternalStorage(client, bucket=bucket, prefix=prefix),

@@ -70,40 +70,46 @@ class ObjectStoreFixture(ABC):
 
     The contract writes through the driver and checks through these raw calls, and uses
     :meth:`write` to tamper with stored objects. ``location`` is the bucket or container name;
-    ``client`` the application-owned client the driver is given.
+    ``client`` the application-owned client the driver is given. Set ``client_option`` (the option
+    that hands ``client`` to ``external_storage_driver_from_policy``) and, when the driver names them
+    otherwise, ``location_attribute`` and ``client_attribute`` (where the driver keeps them).
     """
+
+    client_option: ClassVar[str]
+    location_attribute: ClassVar[str] = "bucket"
+    client_attribute: ClassVar[str] = "client"
 
     def __init__(self, *, location: str, client: Any) -> None:
         self.location = location
         self.client = client
+
+    def policy_options(self) -> Mapping[str, Any]:
+        """The keyword arguments that hand the client to ``external_storage_driver_from_policy``."""
+        return {self.client_option: self.client}
+
+    def driver_settings(self, driver: Any) -> tuple[str, str, Any]:
+        """``(location, normalized prefix, client)`` as the driver holds them."""
+        return (
+            getattr(driver, self.location_attribute),
+            driver.prefix,
+            getattr(driver, self.client_attribute),
+        )
 
     @abstractmethod
     def driver(self, *, prefix: str = "", location: str | None = None) -> ExternalStorageDriver:
         """A driver for ``location`` (default: this fixture's) with the given key prefix."""
 
     @abstractmethod
-    def policy_options(self) -> Mapping[str, Any]:
-        """The keyword arguments that hand the client to ``external_storage_driver_from_policy``."""
-
-    @abstractmethod
-    def driver_settings(self, driver: Any) -> tuple[str, str, Any]:
-        """``(location, normalized prefix, client)`` as the driver holds them."""
-
-    @abstractmethod
     def create_location(self, name: str) -> None:
         """Create another, empty location named ``name``."""
 
     @abstractmethod
-    def write(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        location: str | None = None,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> None:
-        """Store ``data`` (and content type, metadata) at ``key`` directly, replacing what is there."""
+    def write(self, key: str, data: bytes, *, location: str | None = None) -> None:
+        """Store ``data`` at ``key`` directly, replacing what is there (how the contract tampers)."""
+
+    @abstractmethod
+    def replace(self, key: str, data: bytes, content_type: str | None, metadata: Mapping[str, str]) -> None:
+        """Store ``data`` at ``key`` with exactly this content type and metadata."""
 
     @abstractmethod
     def read(self, key: str, *, location: str | None = None) -> bytes:
@@ -435,12 +441,8 @@ class ReferenceSdkInteropContract(ExternalStorageDriverContract):
         assert their_object["metadata"] == dict(stored.metadata)
         assert their_object["content_type"] == self.reference_content_type
         assert stored.content_type == "application/octet-stream"
-        store.write(
-            their_key,
-            base64.b64decode(their_object["body"]),
-            content_type=their_object["content_type"],
-            metadata=their_object["metadata"],
-        )
+        body = base64.b64decode(their_object["body"])
+        store.replace(their_key, body, their_object["content_type"], their_object["metadata"])
         assert fetch_external_payload(driver, theirs) == b"written by the published SDK"
 
 

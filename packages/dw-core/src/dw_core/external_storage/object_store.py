@@ -136,26 +136,35 @@ def policy_error(driver: str, detail: str) -> ValueError:
 
 @dataclass(frozen=True)
 class ObjectStoreDriverPlugin:
-    """The policy-to-driver logic an object-store plugin's hook implementations delegate to.
+    """The policy-to-driver logic of an object-store plugin, with its two hook implementations.
 
-    ``container_config_keys`` are the ``config`` keys that may name the container, first match wins;
-    otherwise ``container_from_reference`` reads it from the policy's ``reference`` (raising
-    :func:`policy_error` for a reference it does not understand) and ``missing_container`` says what
-    to set when neither is there. The application's client comes from the option ``client_option``;
-    ``client_description`` and ``client_example`` say what to pass when it is missing. ``build`` makes
-    the driver from ``(client, container, prefix)``. Bind the two ``dw_external_storage_*`` methods
-    to the same names in the plugin module (the entry point) so pluggy registers them.
+    The container comes from the first ``container_config_keys`` entry set in the policy's
+    ``config`` (default ``bucket``), else from its ``reference`` through ``container_from_reference``
+    (which raises :func:`policy_error` for a reference it does not understand); ``reference_examples``
+    shows valid references in the error when neither is set. The application's client comes from the
+    option ``client_option`` (default ``<driver>_client``); ``client_description`` and
+    ``client_example`` say what to pass when it is missing. ``build`` makes the driver from
+    ``(client, container, prefix)``. ``driver_names`` defaults to the layout's driver name.
+
+    Bind the two ``dw_external_storage_*`` methods to the same names in the plugin module (the entry
+    point), e.g. ``dw_external_storage_driver = PLUGIN.dw_external_storage_driver``, so pluggy finds them.
     """
 
-    driver_names: tuple[str, ...]
     layout: ObjectStoreLayout
-    container_config_keys: tuple[str, ...]
     container_from_reference: Callable[[str], str]
-    missing_container: str
-    client_option: str
+    reference_examples: str
     client_description: str
     client_example: str
     build: Callable[[Any, str, str], ExternalStorageDriver]
+    driver_names: tuple[str, ...] = ()
+    container_config_keys: tuple[str, ...] = ("bucket",)
+    client_option: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.driver_names:
+            object.__setattr__(self, "driver_names", (self.layout.driver,))
+        if not self.client_option:
+            object.__setattr__(self, "client_option", f"{self.layout.driver}_client")
 
     def _config_string(self, policy: ExternalPayloadStoragePolicy, key: str) -> str | None:
         value = policy.config.get(key)
@@ -173,15 +182,14 @@ class ObjectStoreDriverPlugin:
                 break
         if candidate is None:
             if not policy.reference:
-                raise policy_error(self.layout.driver, self.missing_container)
+                key = self.container_config_keys[0]
+                missing = f"set config.{key}, or a reference such as {self.reference_examples}"
+                raise policy_error(self.layout.driver, missing)
             candidate = self.container_from_reference(policy.reference)
         try:
             return self.layout.check_container_name(candidate)
         except ValueError as exc:
             raise policy_error(self.layout.driver, str(exc)) from None
-
-    # The two hook implementations: a plugin module binds them to module names, e.g.
-    # ``dw_external_storage_driver = PLUGIN.dw_external_storage_driver``, and pluggy finds them there.
 
     @hookimpl
     def dw_external_storage_driver_names(self) -> Iterable[str]:
