@@ -212,16 +212,8 @@ def parse_external_task_input(envelope: Mapping[str, Any]) -> ExternalTaskInput:
     payloads = _fields.json_object(envelope, "", "payloads")
     _fields.nullable_object(payloads, "payloads", "arguments")
     headers = _fields.json_object(envelope, "", "headers")
-    if kind == "activity_task":
-        return ExternalTaskInput(
-            kind=kind,
-            task=task,
-            workflow=workflow,
-            lease=lease,
-            payloads=payloads,
-            headers=headers,
-            deadlines=_parse_deadlines(envelope),
-        )
+    # Activity tasks carry deadlines, workflow tasks a history page; each reads only its own.
+    activity = kind == "activity_task"
     return ExternalTaskInput(
         kind=kind,
         task=task,
@@ -229,7 +221,8 @@ def parse_external_task_input(envelope: Mapping[str, Any]) -> ExternalTaskInput:
         lease=lease,
         payloads=payloads,
         headers=headers,
-        history=_parse_history(envelope),
+        deadlines=_parse_deadlines(envelope) if activity else None,
+        history=None if activity else _parse_history(envelope),
     )
 
 
