@@ -14,7 +14,8 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 from dw_storage_azure import AzureBlobExternalStorage
-from dw_testing.storage_contract import ObjectStoreFixture, ReferenceSdkInteropContract, StoredObject
+from dw_testing.storage_contract import ObjectStoreFixture, StoredObject
+from dw_testing.storage_reference_interop import ReferenceSdkInteropContract
 
 # The reference SDK's venv has no azure-storage-blob; there its driver talks to this stand-in.
 _MEMORY_CONTAINER = """

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from dw_storage_gcs import GCSExternalStorage
-from dw_testing.storage_contract import ObjectStoreFixture, ReferenceSdkInteropContract, StoredObject
+from dw_testing.storage_contract import ObjectStoreFixture, StoredObject
+from dw_testing.storage_reference_interop import ReferenceSdkInteropContract
 
 # The reference SDK's venv has no google-cloud-storage; there its driver talks to this stand-in.
 _MEMORY_GCS = """

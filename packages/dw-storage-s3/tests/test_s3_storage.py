@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from dw_storage_s3 import S3ExternalStorage
-from dw_testing.storage_contract import ObjectStoreFixture, ReferenceSdkInteropContract, StoredObject
+from dw_testing.storage_contract import ObjectStoreFixture, StoredObject
+from dw_testing.storage_reference_interop import ReferenceSdkInteropContract
 
 # The reference SDK's venv has no boto3; there its driver talks to this stand-in.
 _MEMORY_S3 = """

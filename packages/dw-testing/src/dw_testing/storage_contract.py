@@ -13,7 +13,6 @@ Needs pytest (``pip install "dw-testing[pytest]"``).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import importlib
 import json
@@ -30,7 +29,6 @@ import pytest
 from dw_core.external_storage import (
     ExternalPayloadCache,
     ExternalPayloadIntegrityError,
-    ExternalPayloadReference,
     ExternalPayloadStoragePolicy,
     ExternalStorageDriver,
     delete_external_payload,
@@ -45,7 +43,6 @@ __all__ = [
     "BundledStoragePluginContract",
     "ExternalStorageDriverContract",
     "ObjectStoreFixture",
-    "ReferenceSdkInteropContract",
     "StoragePluginContract",
     "StoredObject",
 ]
@@ -133,7 +130,10 @@ class ExternalStorageDriverContract:
     ``foreign_uris`` (URIs of other drivers, ``{location}`` is filled in) and
     ``missing_object_error`` (what :meth:`ObjectStoreFixture.stat` raises for a missing object);
     optionally ``recorded_fixtures`` (a folder holding the recorded ``control-plane`` fixtures) to
-    build the policy test from the server's recorded response. Override the ``store`` fixture.
+    build the policy test from the server's recorded response. The server only accepts the drivers
+    it knows (``local``, ``s3``, ``gcs``, ``azure``) in a namespace policy; for any other set
+    ``server_accepts_driver = False`` and the offload test hands the driver to the client directly.
+    Override the ``store`` fixture.
     """
 
     scheme: ClassVar[str]
@@ -145,6 +145,7 @@ class ExternalStorageDriverContract:
     foreign_uris: ClassVar[Sequence[str]] = ("file:///{location}/tenant/x",)
     missing_object_error: ClassVar[type[BaseException]] = FileNotFoundError
     recorded_fixtures: ClassVar[pathlib.Path | None] = None
+    server_accepts_driver: ClassVar[bool] = True
 
     @pytest.fixture
     def store(self) -> ObjectStoreFixture:
@@ -294,6 +295,27 @@ class ExternalStorageDriverContract:
             assert ref.uri == self._uri(store.location, f"billing/avro/{sha[:2]}/{sha}")
             assert fetch_external_payload(driver, ref) == b"payload"
 
+    async def _offload_driver(
+        self, server_url: str, store: ObjectStoreFixture
+    ) -> tuple[ExternalStorageDriver, int | None]:
+        from dw_client import Client
+
+        if not self.server_accepts_driver:
+            return store.driver(prefix="tenants/default/"), 1024
+        async with Client(server_url) as admin:
+            described = await admin.set_namespace_external_storage(
+                "default",
+                driver=self.driver_name,
+                threshold_bytes=1024,
+                # The server's policy config has no "container" key; a container travels as "bucket".
+                config={"bucket": store.location, "prefix": "tenants/default/"},
+            )
+        policy = described.external_payload_storage
+        assert policy is not None
+        driver = external_storage_driver_from_policy(policy, **store.policy_options())
+        assert store.driver_settings(driver)[:2] == (store.location, "tenants/default")
+        return driver, policy.threshold_bytes
+
     async def test_large_workflow_input_goes_to_the_store_and_comes_back_verified(
         self, store: ObjectStoreFixture
     ) -> None:
@@ -303,21 +325,10 @@ class ExternalStorageDriverContract:
         from dw_devserver import DevServer
 
         async with DevServer.start() as server:
-            async with Client(server.url) as admin:
-                described = await admin.set_namespace_external_storage(
-                    "default",
-                    driver=self.driver_name,
-                    threshold_bytes=1024,
-                    # The server's policy config has no "container" key; a container travels as "bucket".
-                    config={"bucket": store.location, "prefix": "tenants/default/"},
-                )
-            policy = described.external_payload_storage
-            assert policy is not None
-            driver = external_storage_driver_from_policy(policy, **store.policy_options())
-            assert store.driver_settings(driver)[:2] == (store.location, "tenants/default")
+            driver, threshold = await self._offload_driver(server.url, store)
 
             async with Client(
-                server.url, external_storage=driver, external_storage_threshold_bytes=policy.threshold_bytes
+                server.url, external_storage=driver, external_storage_threshold_bytes=threshold
             ) as client:
                 await client.start_workflow(
                     workflow_type="orders.process", task_queue="orders", workflow_id="wf-big", input=[_ORDER]
@@ -351,99 +362,6 @@ class ExternalStorageDriverContract:
                 store.write(key, bytes([body[0] ^ 1]) + body[1:])
                 with pytest.raises(ExternalPayloadIntegrityError):
                     await client.describe_workflow("wf-big")
-
-
-_REFERENCE_SCRIPT = """
-import base64, io, json, sys
-from durable_workflow.external_storage import (
-    ExternalPayloadReference, fetch_external_payload, store_external_payload, {driver_class},
-)
-
-{memory_client}
-
-job = json.load(sys.stdin)
-objects = dict(job["our_objects"])
-driver = {driver_class}(make_client(objects), {location_keyword}=job["location"], prefix=job["prefix"])
-read_back = fetch_external_payload(driver, ExternalPayloadReference.from_dict(job["our_reference"]))
-objects.clear()
-reference = store_external_payload(driver, base64.b64decode(job["data"]), codec="avro").to_dict()
-print(json.dumps({{"read_back": base64.b64encode(read_back).decode(), "reference": reference,
-                  "objects": objects}}))
-"""
-
-
-class ReferenceSdkInteropContract(ExternalStorageDriverContract):
-    """:class:`ExternalStorageDriverContract` plus interchange with the published 0.4.84 SDK's driver.
-
-    For drivers bundled with this repository. The reference SDK runs in its own venv (made by
-    ``tools/dev.py ref-venv`` under ``repo_root``), which has no provider SDK: there the driver talks to
-    an in-memory stand-in, ``reference_memory_client``: Python source defining ``make_client(objects)``
-    whose client keeps each object as ``objects[key] = {"body": <base64>, "content_type": ...,
-    "metadata": ...}``. ``reference_driver_class`` names the reference driver, ``policy_location_key``
-    is its bucket/container keyword and ``reference_content_type`` the content type it sets.
-    """
-
-    repo_root: ClassVar[pathlib.Path]
-    reference_driver_class: ClassVar[str]
-    reference_memory_client: ClassVar[str]
-    reference_content_type: ClassVar[str | None] = "application/octet-stream"
-
-    @pytest.fixture
-    def reference_python(self) -> str:
-        """The reference venv's python, creating the venv when missing."""
-        result = subprocess.run(
-            [sys.executable, "tools/dev.py", "ref-venv"],
-            cwd=self.repo_root,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip().splitlines()[-1]
-
-    @pytest.mark.reference_sdk
-    def test_objects_and_references_interoperate_with_the_published_sdk(
-        self, store: ObjectStoreFixture, reference_python: str
-    ) -> None:
-        driver = store.driver(prefix="tenant/payloads")
-        ours = store_external_payload(driver, b"written by this SDK", codec="avro")
-        key = ours.uri.removeprefix(self._uri(store.location, ""))
-        job = {
-            "location": store.location,
-            "prefix": "tenant/payloads",
-            "our_reference": ours.to_dict(),
-            "our_objects": {key: {"body": base64.b64encode(store.read(key)).decode()}},
-            "data": base64.b64encode(b"written by the published SDK").decode(),
-        }
-        script = _REFERENCE_SCRIPT.format(
-            driver_class=self.reference_driver_class,
-            memory_client=self.reference_memory_client,
-            location_keyword=self.policy_location_key,
-        )
-
-        done = subprocess.run(
-            [reference_python, "-c", script],
-            input=json.dumps(job),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        result = json.loads(done.stdout)
-
-        # The published SDK reads what we wrote, through our reference.
-        assert base64.b64decode(result["read_back"]) == b"written by this SDK"
-        # It writes the same object (key, metadata) we would, and we read it back.
-        theirs = ExternalPayloadReference.from_dict(result["reference"])
-        [(their_key, their_object)] = result["objects"].items()
-        assert store_external_payload(driver, b"written by the published SDK", codec="avro") == theirs
-        stored = store.stat(their_key)
-        assert their_object["metadata"] == dict(stored.metadata)
-        assert their_object["content_type"] == self.reference_content_type
-        assert stored.content_type == "application/octet-stream"
-        body = base64.b64decode(their_object["body"])
-        store.replace(their_key, body, their_object["content_type"], their_object["metadata"])
-        assert fetch_external_payload(driver, theirs) == b"written by the published SDK"
 
 
 def _cli() -> list[str]:
