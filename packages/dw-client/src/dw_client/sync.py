@@ -447,6 +447,7 @@ class Client:
         external_storage: ExternalStorageDriver | None = None,
         external_storage_threshold_bytes: int | None = None,
         external_storage_cache: ExternalPayloadCache | None = None,
+        fast_worker_plane: bool = True,
     ) -> None:
         runner = LoopThread()
 
@@ -466,6 +467,7 @@ class Client:
                 external_storage=external_storage,
                 external_storage_threshold_bytes=external_storage_threshold_bytes,
                 external_storage_cache=external_storage_cache,
+                fast_worker_plane=fast_worker_plane,
             )
 
         try:

@@ -4,6 +4,10 @@ Every client call goes through :meth:`Transport.call`. It builds the URL from a 
 identifiers are percent-encoded (so ids containing ``/`` or ``?`` reach the right resource), sends the
 plane's headers and token, retries what is safe to retry, records the request metrics, and turns HTTP
 errors into the typed exceptions of :mod:`dw_core.errors`.
+
+Bytes travel over ``httpx``, except worker-plane calls when the fast worker plane is on: those go
+over :class:`dw_client.fast_transport.KeepAliveHttp` (plain asyncio keep-alive connections, several
+times cheaper per call). Only the carrier differs; the policy above is this one module's for both.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 from dw_core import protocol
@@ -25,6 +29,7 @@ from dw_core.errors import ErrorContext, error_from_response
 from dw_core.metrics import CLIENT_REQUEST_DURATION_SECONDS, CLIENT_REQUESTS, MetricsRecorder
 from dw_core.retry_policy import TransportRetryPolicy, retry_after_from_exception
 
+from dw_client.fast_transport import KeepAliveHttp, RawResponse, supports_keepalive_http
 from dw_client.transport_errors import RequestOutcomeUnknown
 
 __all__ = ["NO_BODY", "Plane", "Reply", "Retry", "Transport", "escape_path_segment", "validate_base_url"]
@@ -104,7 +109,11 @@ def _route_template(route: str) -> str:
 
 
 class Transport:
-    """One ``httpx.AsyncClient`` plus the request policy shared by every call of a client."""
+    """One ``httpx.AsyncClient`` plus the request policy shared by every call of a client.
+
+    With ``fast_worker_plane`` (the default), no custom ``http_transport`` and a server reached
+    without a proxy, worker-plane calls are carried by a :class:`KeepAliveHttp` pool instead.
+    """
 
     def __init__(
         self,
@@ -118,9 +127,11 @@ class Transport:
         retry_policy: TransportRetryPolicy,
         metrics: MetricsRecorder,
         http_transport: httpx.AsyncBaseTransport | None = None,
+        fast_worker_plane: bool = True,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         self._api_root = self.base_url + protocol.API_PREFIX
+        self._api_path = quote(urlsplit(self.base_url).path, safe="/%:@!$&'()*+,;=-._~") + protocol.API_PREFIX
         self.namespace = namespace
         self.timeout = timeout
         self.retry_policy = retry_policy
@@ -140,11 +151,15 @@ class Transport:
                 worker_version or protocol.WORKER_PROTOCOL_VERSION,
             ),
         }
-        self._http = httpx.AsyncClient(
-            timeout=timeout,
-            transport=http_transport,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-        )
+        common_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        self._http = httpx.AsyncClient(timeout=timeout, transport=http_transport, headers=common_headers)
+        self._keepalive: KeepAliveHttp | None = None
+        if fast_worker_plane and http_transport is None and supports_keepalive_http(self.base_url):
+            self._keepalive = KeepAliveHttp(
+                self.base_url,
+                headers={**common_headers, **self._headers[Plane.WORKER]},
+                connect_timeout=timeout,
+            )
         self._closed = False
 
     def _plane_headers(self, token: str | None, version_header: str, version: str) -> dict[str, str]:
@@ -158,19 +173,29 @@ class Transport:
         """Whether :meth:`aclose` has run."""
         return self._closed
 
+    @property
+    def fast_worker_plane(self) -> bool:
+        """Whether worker-plane calls travel over the keep-alive asyncio path (else over ``httpx``)."""
+        return self._keepalive is not None
+
+    def disable_fast_worker_plane(self) -> None:
+        """Send worker-plane calls over ``httpx`` from now on (idle fast connections are closed)."""
+        keepalive, self._keepalive = self._keepalive, None
+        if keepalive is not None:
+            keepalive.close()
+
     async def aclose(self) -> None:
-        """Close the connection pool; calling it again does nothing."""
+        """Close the connection pools; calling it again does nothing."""
         if self._closed:
             return
         self._closed = True
+        if self._keepalive is not None:
+            self._keepalive.close()
         await self._http.aclose()
 
     def url_for(self, route: str, path_params: Mapping[str, str] | None = None) -> str:
         """Absolute URL of ``route`` (relative to ``/api``) with escaped path parameters."""
-        path = _route_template(route)
-        if path_params:
-            path = path.format_map({key: escape_path_segment(value) for key, value in path_params.items()})
-        return self._api_root + path
+        return self._api_root + _route_path(_route_template(route), path_params)
 
     async def call(
         self,
@@ -198,10 +223,15 @@ class Transport:
         if self._closed:
             raise RuntimeError("this client is closed; create a new Client to send more requests")
         template = _route_template(route)
-        url = self.url_for(template, path_params)
+        path = _route_path(template, path_params)
+        url = self._api_root + path
         content = None if body is NO_BODY else _json_body(body, method, template)
         params = {k: _query_value(v) for k, v in query.items() if v is not None} if query else None
         headers = self._headers[plane]
+        keepalive = self._keepalive if plane is Plane.WORKER else None
+        if keepalive is not None:
+            target = self._api_path + path + ("?" + urlencode(params) if params else "")
+            raw_body = None if content is None else content.encode()
         request_timeout = self.timeout if timeout is None else timeout
         policy = self._policy
         started = time.perf_counter()
@@ -211,14 +241,18 @@ class Transport:
             while True:
                 attempt += 1
                 try:
-                    response = await self._http.request(
-                        method,
-                        url,
-                        content=content,
-                        params=params,
-                        headers=headers,
-                        timeout=request_timeout,
-                    )
+                    response: httpx.Response | RawResponse
+                    if keepalive is not None:
+                        response = await keepalive.request(method, target, raw_body, timeout=request_timeout)
+                    else:
+                        response = await self._http.request(
+                            method,
+                            url,
+                            content=content,
+                            params=params,
+                            headers=headers,
+                            timeout=request_timeout,
+                        )
                 except httpx.TransportError as exc:
                     unsent = isinstance(exc, _UNSENT_ERRORS)
                     if isinstance(exc, httpx.TimeoutException) and not (retry_timeouts or unsent):
@@ -243,8 +277,9 @@ class Transport:
                     retry is Retry.SAFE or status in _NOT_PROCESSED_STATUSES
                 ):
                     # Decided by the policy like any HTTP status error, so subclasses and classifiers apply.
+                    http_response = _as_httpx_response(response, method, url)
                     status_error = httpx.HTTPStatusError(
-                        f"server returned {status}", request=response.request, response=response
+                        f"server returned {status}", request=http_response.request, response=http_response
                     )
                     retry_after = retry_after_from_exception(status_error)
                     wait_ok = retry_after is None or retry_after <= policy.max_retry_after_seconds
@@ -278,6 +313,24 @@ class Transport:
             self.metrics.record(CLIENT_REQUEST_DURATION_SECONDS, time.perf_counter() - started, tags)
         except Exception:
             pass
+
+
+def _route_path(template: str, path_params: Mapping[str, str] | None) -> str:
+    if not path_params:
+        return template
+    return template.format_map({key: escape_path_segment(value) for key, value in path_params.items()})
+
+
+def _as_httpx_response(response: httpx.Response | RawResponse, method: str, url: str) -> httpx.Response:
+    """An ``httpx.Response`` for retry classifiers, which inspect ``exc.response`` (built on errors only)."""
+    if isinstance(response, httpx.Response):
+        return response
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=response.content,
+        request=httpx.Request(method, url),
+    )
 
 
 def _peer_hung_up(exc: BaseException) -> bool | None:
@@ -317,10 +370,12 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-def _parse_body(response: httpx.Response) -> Any:
+def _parse_body(response: httpx.Response | RawResponse) -> Any:
     if response.status_code == 204 or not response.content:
         return None
     try:
-        return response.json()
+        return json.loads(response.content)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text
+        if isinstance(response, httpx.Response):
+            return response.text
+        return response.content.decode("utf-8", "replace")

@@ -19,6 +19,7 @@ from dw_core.metrics import WORKER_TASK_DURATION_SECONDS, WORKER_TASKS, MetricsR
 
 from dw_worker.activity_context import HeartbeatRuntime
 from dw_worker.activity_context_binding import activity_context_scope
+from dw_worker.client_calls import accepts
 from dw_worker.interceptors import ActivityInterceptorContext, WorkerInterceptor, chain_activity
 from dw_worker.payloads import PayloadOptions, UnsupportedTaskCodec, resolve_task_codec
 
@@ -214,8 +215,12 @@ class ActivityTaskRunner:
         details: Any,
         codec: str,
     ) -> None:
+        fail = self._client.fail_activity_task
+        storage = self._payloads.storage_kwargs() if details is not None else {}
+        if storage and not accepts(fail, "external_storage"):
+            storage = {}
         try:
-            await self._client.fail_activity_task(
+            await fail(
                 **ids,
                 message=message,
                 failure_type=failure_type,
@@ -224,6 +229,7 @@ class ActivityTaskRunner:
                 details=details,
                 codec=codec,
                 activity_name=activity_type,
+                **storage,
             )
         except Exception as exc:
             logger.warning("could not report failure of activity task %s: %s", ids["task_id"], exc)

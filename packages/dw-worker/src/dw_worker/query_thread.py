@@ -43,6 +43,7 @@ def clone_client(client: Any) -> Any:
         "external_storage": client.external_storage,
         "external_storage_threshold_bytes": client.external_storage_threshold_bytes,
         "external_storage_cache": client.external_storage_cache,
+        "fast_worker_plane": client.fast_worker_plane,
     }
     if warning is not None:
         options["payload_size_limit_bytes"] = warning.limit_bytes

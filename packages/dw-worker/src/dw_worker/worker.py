@@ -8,6 +8,7 @@ import logging
 import signal
 import time
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
@@ -37,7 +38,6 @@ from dw_worker.registration import (
     workflow_type_name,
 )
 from dw_worker.sticky_cache import StickyWorkflowCache
-from dw_worker.worker_plane_http import FastWorkerPlane
 from dw_worker.workflow_task_runner import WorkflowTaskRunner
 
 logger = logging.getLogger("durable_workflow.worker")
@@ -54,6 +54,10 @@ class Worker:
 
     Use ``await worker.run()`` (returns after :meth:`stop`), ``async with worker:`` (runs in the
     background for the block), or :meth:`run_until` to drive a single workflow to its end.
+
+    Every server call goes through the public methods of ``client``; how they travel (including the
+    fast worker-plane path) is the client's business: ``Client(..., fast_worker_plane=False)``.
+    ``fast_worker_plane`` here is deprecated: ``False`` switches the fast path off on ``client``.
     """
 
     def __init__(
@@ -77,7 +81,7 @@ class Worker:
         external_storage_cache: Any = None,
         max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS,
         max_activity_threads: int | None = None,
-        fast_worker_plane: bool = True,
+        fast_worker_plane: bool | None = None,
     ) -> None:
         if not isinstance(task_queue, str) or not task_queue.strip():
             raise ValueError("task_queue must be a non-empty string naming the queue this worker serves")
@@ -135,8 +139,8 @@ class Worker:
             external_storage_cache=self.external_storage_cache,
         )
         self._max_activity_threads = max_activity_threads or max_concurrent_activity_tasks
-        self._fast_worker_plane = fast_worker_plane
-        self._plane: Any = client
+        if fast_worker_plane is not None:
+            _deprecated_fast_worker_plane(client, fast_worker_plane)
         self._compatibility: ServerCompatibility | None = None
         self._stopping: asyncio.Event | None = None
         self._stopped: asyncio.Event | None = None
@@ -206,9 +210,6 @@ class Worker:
             for signum in installed:
                 loop.remove_signal_handler(signum)
             self.cache.clear("shutdown")
-            if isinstance(self._plane, FastWorkerPlane):
-                await self._plane.aclose()
-            self._plane = self.client
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
@@ -284,12 +285,11 @@ class Worker:
         except Exception as exc:
             raise ServerCompatibilityError(f"unable to read /api/cluster/info: {exc}") from exc
         self._compatibility = check_cluster_info(info)
-        self._plane = self._worker_plane()
         self._executor = ThreadPoolExecutor(
             max_workers=self._max_activity_threads, thread_name_prefix=f"{self.worker_id}-activity"
         )
         self._workflow_runner = WorkflowTaskRunner(
-            client=self._plane,
+            client=self.client,
             worker_id=self.worker_id,
             task_queue=self.task_queue,
             workflows=self.workflows,
@@ -301,7 +301,7 @@ class Worker:
             namespace=getattr(self.client, "namespace", None),
         )
         self._activity_runner = ActivityTaskRunner(
-            client=self._plane,
+            client=self.client,
             worker_id=self.worker_id,
             task_queue=self.task_queue,
             activities=self.activities,
@@ -320,18 +320,6 @@ class Worker:
             payloads=self._payloads,
         )
         await self._register()
-
-    def _worker_plane(self) -> Any:
-        """The object hot-path worker-plane calls go through (see :mod:`dw_worker.worker_plane_http`)."""
-        if not self._fast_worker_plane:
-            return self.client
-        try:
-            from dw_client import Client
-        except ImportError:  # pragma: no cover - dw-client is a dependency
-            return self.client
-        if type(self.client) is not Client:  # a subclass may override calls: respect it
-            return self.client
-        return FastWorkerPlane(self.client, self._payloads)
 
     def _query_thread(self) -> QueryThread | None:
         """Queries get their own thread and loop with a cloned client, when the client can be cloned."""
@@ -468,7 +456,7 @@ class Worker:
         if kind == "activity":
             assert self._activity_runner is not None
             return (
-                lambda: self._plane.poll_activity_task(
+                lambda: self.client.poll_activity_task(
                     worker_id=self.worker_id,
                     task_queue=self.task_queue,
                     timeout=http_timeout,
@@ -561,3 +549,18 @@ class Worker:
                     self.shutdown_timeout,
                 )
         self.shutdown_report = report
+
+
+def _deprecated_fast_worker_plane(client: Any, enabled: bool) -> None:
+    """``Worker(fast_worker_plane=...)``: the transport is the client's; ``False`` still switches it off."""
+    warnings.warn(
+        "Worker(fast_worker_plane=...) is deprecated: worker-plane calls travel the way the client "
+        "sends them; pass Client(..., fast_worker_plane=False) instead"
+        + (" (this worker switched the fast path off on the client it was given)" if not enabled else ""),
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if not enabled:
+        disable = getattr(client, "disable_fast_worker_plane", None)
+        if callable(disable):
+            disable()

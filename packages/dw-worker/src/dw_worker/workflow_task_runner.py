@@ -9,13 +9,14 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, NoReturn
 
+from dw_core import protocol
 from dw_core.metrics import WORKER_TASK_DURATION_SECONDS, WORKER_TASKS, MetricsRecorder
 
 from dw_worker import engine
+from dw_worker.client_calls import poll_workflow_task, workflow_task_history
 from dw_worker.interceptors import WorkerInterceptor, WorkflowTaskInterceptorContext, chain_workflow_task
 from dw_worker.payloads import PayloadOptions, UnsupportedTaskCodec, resolve_task_codec
 from dw_worker.sticky_cache import StickyWorkflowCache
-from dw_worker.task_polls import poll_workflow_task
 
 logger = logging.getLogger("durable_workflow.worker")
 
@@ -252,11 +253,14 @@ class WorkflowTaskRunner:
             events = list(first_page)
         while token:
             try:
-                page = await self._client.workflow_task_history(
+                page = await workflow_task_history(
+                    self._client,
                     task_id=str(task["task_id"]),
                     next_history_page_token=token,
                     lease_owner=str(task.get("lease_owner") or self._worker_id),
                     workflow_task_attempt=_int(task.get("workflow_task_attempt")) or 1,
+                    # Fewer round trips on a full replay; a cached run asks for the tail only.
+                    history_page_size=protocol.MAX_HISTORY_PAGE_SIZE,
                 )
             except Exception as exc:
                 # 0.4.84 replays whatever it has; a truncated history gives wrong commands, so we stop.

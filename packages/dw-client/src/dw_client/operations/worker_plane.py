@@ -429,15 +429,21 @@ class WorkerPlaneOperations(ClientCore):
         details: Any = None,
         codec: str = AVRO_CODEC,
         activity_name: str | None = None,
+        external_storage: ExternalStorageDriver | None = None,
+        external_storage_threshold_bytes: int | None = None,
     ) -> Any:
-        """Report an activity attempt's failure; ``details`` travel as a payload envelope."""
+        """Report an activity attempt's failure; ``details`` travel as a payload envelope.
+
+        With external storage (here or on the client), large ``details`` are offloaded.
+        """
         failure: dict[str, Any] = {"message": message}
         failure.update(drop_none(type=failure_type, stack_trace=stack_trace))
         if non_retryable:
             failure["non_retryable"] = True
         if details is not None:
-            context = self._payloads.context("activity_failure_details", activity_name=activity_name)
-            failure["details"] = self._payloads.envelope(details, context=context, codec=codec)
+            payloads = self._result_codec(external_storage, external_storage_threshold_bytes)
+            context = payloads.context("activity_failure_details", activity_name=activity_name)
+            failure["details"] = payloads.envelope(details, context=context, codec=codec)
         return await self._worker_call(
             "/activity-tasks/{task_id}/fail",
             {"activity_attempt_id": activity_attempt_id, "lease_owner": lease_owner, "failure": failure},
