@@ -147,6 +147,13 @@ class ExternalStorageDriverContract:
     recorded_fixtures: ClassVar[pathlib.Path | None] = None
     server_accepts_driver: ClassVar[bool] = True
 
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """One test per invalid location name and per driver name, from the class attributes."""
+        if "invalid_location_name" in metafunc.fixturenames:
+            metafunc.parametrize("invalid_location_name", list(self.invalid_location_names))
+        if "policy_driver_name" in metafunc.fixturenames:
+            metafunc.parametrize("policy_driver_name", [self.driver_name, *self.driver_aliases])
+
     @pytest.fixture
     def store(self) -> ObjectStoreFixture:
         """Override: an :class:`ObjectStoreFixture` on a fresh, empty location."""
@@ -251,10 +258,11 @@ class ExternalStorageDriverContract:
         with pytest.raises(ValueError, match="unsafe storage prefix"):
             store.driver(prefix=prefix)
 
-    def test_location_must_be_a_bare_name(self, store: ObjectStoreFixture) -> None:
-        for name in self.invalid_location_names:
-            with pytest.raises(ValueError, match=f"{self.location_kind} name"):
-                store.driver(location=name)
+    def test_location_must_be_a_bare_name(
+        self, store: ObjectStoreFixture, invalid_location_name: str
+    ) -> None:
+        with pytest.raises(ValueError, match=f"{self.location_kind} name"):
+            store.driver(location=invalid_location_name)
 
     @pytest.mark.parametrize("codec", ["../avro", "a/b", ".."])
     def test_unsafe_codec_is_refused_without_writing(
@@ -282,18 +290,20 @@ class ExternalStorageDriverContract:
         policy["config"] = {**policy["config"], self.policy_location_key: location}
         return policy
 
-    def test_policy_as_the_server_sends_it_builds_a_working_driver(self, store: ObjectStoreFixture) -> None:
-        for driver_name in (self.driver_name, *self.driver_aliases):
-            policy = self._server_policy(store.location, driver_name)
-            wrapper = {"external_payload_storage": policy}
+    def test_policy_as_the_server_sends_it_builds_a_working_driver(
+        self, store: ObjectStoreFixture, policy_driver_name: str
+    ) -> None:
+        policy = self._server_policy(store.location, policy_driver_name)
 
-            driver = external_storage_driver_from_policy(wrapper, **store.policy_options())
+        driver = external_storage_driver_from_policy(
+            {"external_payload_storage": policy}, **store.policy_options()
+        )
 
-            assert store.driver_settings(driver) == (store.location, "billing", store.client)
-            ref = store_external_payload(driver, b"payload", codec="avro")
-            sha = hashlib.sha256(b"payload").hexdigest()
-            assert ref.uri == self._uri(store.location, f"billing/avro/{sha[:2]}/{sha}")
-            assert fetch_external_payload(driver, ref) == b"payload"
+        assert store.driver_settings(driver) == (store.location, "billing", store.client)
+        ref = store_external_payload(driver, b"payload", codec="avro")
+        sha = hashlib.sha256(b"payload").hexdigest()
+        assert ref.uri == self._uri(store.location, f"billing/avro/{sha[:2]}/{sha}")
+        assert fetch_external_payload(driver, ref) == b"payload"
 
     async def _offload_driver(
         self, server_url: str, store: ObjectStoreFixture
