@@ -191,3 +191,19 @@ async def test_schedule_to_start_timeout_fails_the_activity(client: Client, serv
         await handle.result(timeout=10, poll_interval=0.05)
     described = await handle.describe()
     assert described.activity_status == "timed_out"
+
+
+async def test_retention_prunes_a_closed_standalone_activity(client: Client, server: DevServer) -> None:
+    handle = await client.start_activity(activity_type="resize", task_queue=QUEUE, activity_id="old-job")
+    task = await _poll(client)
+    await client.complete_activity_task(
+        task_id=task["task_id"], activity_attempt_id=task["activity_attempt_id"], lease_owner=WORKER, result=1
+    )
+    assert handle.workflow_run_id is not None
+    results = server.runtime.engine.prune_expired_runs("default", run_ids=[handle.workflow_run_id])
+    assert [r["outcome"] for r in results] == ["pruned"]
+    assert (await client.list_activities()).activities == []
+    with pytest.raises(DurableWorkflowError) as info:
+        await client.describe_activity("old-job")
+    assert getattr(info.value, "status", None) == 404
+    assert server.runtime.store.one("SELECT COUNT(*) AS n FROM standalone_activities")["n"] == 0

@@ -487,7 +487,7 @@ class Completion:
             task_id=task["id"],
         )
         self._cancel_wait_timer(tx, run, dict(wait), task["id"])
-        self.engine.close_other_waits(tx, run["run_id"], wait["id"])
+        self.engine.due_work.close_other_waits(tx, run["run_id"], wait["id"])
 
     def _cancel_wait_timer(
         self, tx: Transaction, run: dict[str, Any], wait: dict[str, Any], task_id: str
@@ -576,7 +576,7 @@ class Completion:
                 },
             )
         elif ctype == "start_child_workflow":
-            child = eng.start_child(tx, run, cmd, step, task_id)
+            child = eng.children.start_child(tx, run, cmd, step, task_id)
             tx.insert(
                 "steps",
                 {
@@ -589,7 +589,7 @@ class Completion:
                     "batch_id": task_id,
                 },
             )
-            common = eng._child_common(child)
+            common = eng.children.child_common(child)
             extra = {
                 "parent_close_policy": cmd["parent_close_policy"],
                 "retry_policy": cmd.get("retry_policy"),
@@ -773,14 +773,14 @@ class Completion:
                 {"id": upd["id"]},
                 {"status": "failed", "failure": failure, "closed_at": now, "workflow_sequence": step},
             )
-        self.engine.release_update(tx, upd["id"])
+        self.engine.messages.release_update(tx, upd["id"])
 
     def _apply_terminal(
         self, tx: Transaction, run: dict[str, Any], cmd: dict[str, Any], step: int, task_id: str
     ) -> None:
         eng = self.engine
         if cmd["type"] == "complete_workflow":
-            eng.close_run(
+            eng.lifecycle.close_run(
                 tx,
                 run,
                 "completed",
@@ -812,7 +812,7 @@ class Completion:
                     "code": 0,
                 },
             }
-            eng.close_run(
+            eng.lifecycle.close_run(
                 tx,
                 run,
                 "failed",
@@ -823,4 +823,4 @@ class Completion:
                 failure={"message": cmd["message"], "exception_type": cmd.get("exception_type")},
             )
         else:
-            eng.continue_as_new(tx, run, cmd, step, task_id)
+            eng.lifecycle.continue_as_new(tx, run, cmd, step, task_id)

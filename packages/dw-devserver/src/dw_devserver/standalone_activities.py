@@ -122,7 +122,7 @@ class StandaloneActivities:
     ) -> None:
         """Close the host run with the activity's final outcome (no retry left)."""
         if failure is None:
-            self.engine.close_run(
+            self.engine.lifecycle.close_run(
                 tx,
                 run,
                 "completed",
@@ -134,7 +134,7 @@ class StandaloneActivities:
             return
         message = str(failure.get("message") or f"Activity {execution['activity_type']} failed.")
         timed_out = failure.get("timeout_kind") is not None
-        self.engine.close_run(
+        self.engine.lifecycle.close_run(
             tx,
             run,
             "failed",

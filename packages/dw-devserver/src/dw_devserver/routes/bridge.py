@@ -178,7 +178,7 @@ async def _await_update(ctx: Ctx, outcome: dict[str, Any], timeout: float) -> No
     row = ctx.rt.store.one("SELECT status FROM updates WHERE id = ?", (update_id,))
     if row is not None and row["status"] == "accepted":
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(ctx.rt.engine.update_event(update_id).wait(), timeout)
+            await asyncio.wait_for(ctx.rt.engine.messages.update_event(update_id).wait(), timeout)
         row = ctx.rt.store.one("SELECT status FROM updates WHERE id = ?", (update_id,))
     engine_outcome = {"completed": "update_completed", "failed": "update_failed"}.get(
         row["status"] if row else ""
@@ -258,7 +258,7 @@ def _route(
                         namespace, workflow_id, target["signal_name"], arguments
                     )
                 else:
-                    run, update = rt.engine.accept_update(
+                    run, update = rt.engine.messages.accept_update(
                         namespace,
                         workflow_id,
                         target["update_name"],

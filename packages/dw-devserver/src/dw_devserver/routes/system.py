@@ -181,7 +181,7 @@ async def repair_pass(ctx: Ctx) -> tuple[int, dict[str, Any]]:
     missing_failures: list[dict[str, Any]] = []
     for run in missing:
         try:
-            result = rt.engine.repair_workflow(ctx.namespace, run["workflow_id"])
+            result = rt.engine.lifecycle.repair_workflow(ctx.namespace, run["workflow_id"])
         except ApiError as err:
             missing_failures.append({"run_id": run["run_id"], "reason": err.reason, "message": err.message})
             continue

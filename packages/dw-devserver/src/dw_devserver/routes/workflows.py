@@ -549,10 +549,12 @@ async def update(ctx: Ctx) -> Reply:
     f.check()
     stored, codec = payload_from_request(ctx.body.get("input"), "input", plain_object_as_list=False)
     engine = ctx.rt.engine
-    run, upd = engine.accept_update(ctx.namespace, ctx.path["workflow_id"], name, stored, codec, request_id)
+    run, upd = engine.messages.accept_update(
+        ctx.namespace, ctx.path["workflow_id"], name, stored, codec, request_id
+    )
     timed_out = False
     if wait_for == "completed" and upd["status"] == "accepted":
-        ev = engine.update_event(upd["id"])
+        ev = engine.messages.update_event(upd["id"])
         try:
             await asyncio.wait_for(ev.wait(), float(wait_timeout or 10))
         except asyncio.TimeoutError:
@@ -587,10 +589,10 @@ async def terminate(ctx: Ctx) -> Reply:
 async def repair(ctx: Ctx) -> Reply:
     """Re-dispatch a workflow task for a stuck run."""
     _reason(ctx)
-    return ctx.rt.engine.repair_workflow(ctx.namespace, ctx.path["workflow_id"])
+    return ctx.rt.engine.lifecycle.repair_workflow(ctx.namespace, ctx.path["workflow_id"])
 
 
 @table.post("/api/workflows/{workflow_id}/archive", operation="archive")
 async def archive(ctx: Ctx) -> Reply:
     """Archive a closed run."""
-    return ctx.rt.engine.archive_workflow(ctx.namespace, ctx.path["workflow_id"], _reason(ctx))
+    return ctx.rt.engine.lifecycle.archive_workflow(ctx.namespace, ctx.path["workflow_id"], _reason(ctx))
