@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from dw_client import Client
+from dw_core.errors import DurableWorkflowError
 from dw_devserver import DevServer
 
 QUEUE = "orders/eu west"
@@ -109,3 +110,12 @@ async def test_undecodable_path_segment_is_a_clear_400(server: DevServer) -> Non
     body = reply.json()
     assert body["reason"] == "invalid_path_encoding"
     assert body["parameters"] == ["worker_id"]
+
+
+async def test_search_attribute_and_namespace_names_with_slash_reach_their_routes(client: Client) -> None:
+    with pytest.raises(DurableWorkflowError) as missing_attribute:
+        await client.delete_search_attribute("tier/level")
+    assert getattr(missing_attribute.value, "body", {})["reason"] == "attribute_not_found"
+    with pytest.raises(DurableWorkflowError) as missing_namespace:
+        await client.describe_namespace("team/a")
+    assert getattr(missing_namespace.value, "body", {})["reason"] == "namespace_not_found"
