@@ -4,6 +4,9 @@ The proxy (asyncio, 127.0.0.1) sits in front of the in-process dev server and, p
 forwards the request or misbehaves: drops the connection before or after the server handled the
 request, stalls, or answers 503/429 itself. The client's retry policy must recover where repeating
 is safe and surface a clear error where it is not.
+
+Worker-plane calls travel over either carrier (``httpx``, or the keep-alive asyncio path of
+``dw_client.fast_transport``), so the tests that make them run over both.
 """
 
 from __future__ import annotations
@@ -126,11 +129,27 @@ async def proxy(dev: DevServer) -> AsyncIterator[FaultProxy]:
     await fault_proxy.close()
 
 
-def _client(port: int, **kwargs: Any) -> Client:
+def _client(port: int, *, carrier: str = "httpx", **kwargs: Any) -> Client:
+    kwargs.setdefault("retry_policy", FAST)
+    url = f"http://127.0.0.1:{port}"
+    if carrier == "fast":
+        # The proxy closes each connection after one exchange, so each request still meets one plan.
+        client = Client(url, **kwargs)
+        assert client.fast_worker_plane
+        return client
     # One connection per request so each request meets exactly one proxy plan.
     transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
-    kwargs.setdefault("retry_policy", FAST)
-    return Client(f"http://127.0.0.1:{port}", http_transport=transport, **kwargs)
+    return Client(url, http_transport=transport, **kwargs)
+
+
+CARRIERS = pytest.mark.parametrize("carrier", ["httpx", "fast"])
+
+
+def _carried_by(proxy: FaultProxy, carrier: str) -> None:
+    """Every request the proxy saw went over ``carrier`` (httpx announces itself; the fast path does not)."""
+    assert proxy.requests
+    for request in proxy.requests:
+        assert (b"python-httpx" in request.lower()) == (carrier == "httpx"), request[:300]
 
 
 async def _history_signals(client: Client, workflow_id: str) -> list[Any]:
@@ -241,13 +260,108 @@ async def test_stalled_read_times_out_and_is_retried(proxy: FaultProxy, dev: Dev
     assert len(proxy.requests) == 2
 
 
-async def test_long_poll_timeout_repeats_once_with_the_same_poll_request_id(proxy: FaultProxy) -> None:
-    async with _client(proxy.port) as client:
+@CARRIERS
+async def test_long_poll_timeout_repeats_once_with_the_same_poll_request_id(
+    proxy: FaultProxy, carrier: str
+) -> None:
+    async with _client(proxy.port, carrier=carrier) as client:
         await client.register_worker(worker_id="w", task_queue="q")
         proxy.requests.clear()
         proxy.plans[:] = ["stall:5", "stall:5"]
         assert await client.poll_workflow_task(worker_id="w", task_queue="q", timeout=0.3) is None
+    _carried_by(proxy, carrier)
     polls = proxy.bodies()
     assert len(polls) == 2
     assert polls[0]["poll_request_id"] == polls[1]["poll_request_id"]
     assert polls[0]["poll_request_id"].startswith("wf-poll-")
+
+
+@CARRIERS
+async def test_worker_calls_recover_from_dropped_connections(
+    proxy: FaultProxy, dev: DevServer, carrier: str
+) -> None:
+    proxy.plans[:] = ["drop", "forward_then_drop"]
+    async with _client(proxy.port, carrier=carrier) as client:
+        ack = await client.register_worker(worker_id="w-drop", task_queue="q")
+        assert ack["worker_id"] == "w-drop"
+        proxy.plans[:] = ["drop"]
+        assert await client.heartbeat_worker(worker_id="w-drop") is not None
+    _carried_by(proxy, carrier)
+    assert len(proxy.requests) == 5  # register: drop, lost answer, success; heartbeat: drop, success
+    async with Client(dev.url) as direct:
+        assert (await direct.describe_worker("w-drop")).task_queue == "q"
+
+
+@CARRIERS
+async def test_worker_call_that_lost_its_answer_is_repeated_and_fenced(
+    proxy: FaultProxy, dev: DevServer, carrier: str
+) -> None:
+    """A completion whose answer was lost is sent again; the attempt fence keeps it applied once."""
+    async with Client(dev.url) as direct:
+        await direct.register_worker(worker_id="w-fence", task_queue="qf", supported_workflow_types=["t"])
+        await direct.start_workflow(workflow_type="t", task_queue="qf", workflow_id="f-fence")
+        task = await direct.poll_workflow_task(worker_id="w-fence", task_queue="qf", timeout=5)
+        assert task is not None
+        proxy.plans[:] = ["forward_then_drop"]
+        async with _client(proxy.port, carrier=carrier) as client:
+            with pytest.raises(ServerError) as info:
+                await client.complete_workflow_task(
+                    task_id=task["task_id"],
+                    lease_owner=task["lease_owner"],
+                    workflow_task_attempt=task["workflow_task_attempt"],
+                    commands=[{"type": "complete_workflow", "result": serializer.envelope("done", "avro")}],
+                )
+        # The repeat reached the server and was refused as stale; the first one had completed the run.
+        assert 400 <= info.value.status < 500
+        assert (await direct.describe_workflow("f-fence")).status == "completed"
+    _carried_by(proxy, carrier)
+    assert len(proxy.requests) == 2
+
+
+@CARRIERS
+@pytest.mark.parametrize("status", ["503", "429"])
+async def test_busy_answers_to_worker_calls_are_retried_after_retry_after(
+    proxy: FaultProxy, carrier: str, status: str
+) -> None:
+    proxy.plans[:] = [f"status:{status}:0.2"]
+    async with _client(proxy.port, carrier=carrier) as client:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        ack = await client.register_worker(worker_id=f"w-{status}", task_queue="q")
+        assert loop.time() - started >= 0.18
+        assert ack["worker_id"] == f"w-{status}"
+    _carried_by(proxy, carrier)
+    assert len(proxy.requests) == 2
+
+
+@CARRIERS
+async def test_worker_call_outage_surfaces_the_last_status(proxy: FaultProxy, carrier: str) -> None:
+    proxy.plans[:] = ["status:503", "status:503", "status:503"]
+    async with _client(proxy.port, carrier=carrier) as client:
+        with pytest.raises(ServerError) as info:
+            await client.heartbeat_worker(worker_id="w-out")
+    assert info.value.status == 503 and info.value.reason() == "proxy_fault"
+    _carried_by(proxy, carrier)
+    assert len(proxy.requests) == 3
+
+
+@CARRIERS
+async def test_stalled_worker_call_times_out_and_is_retried(proxy: FaultProxy, carrier: str) -> None:
+    proxy.plans[:] = ["stall:30"]
+    async with _client(proxy.port, carrier=carrier, timeout=1.5) as client:
+        ack = await client.register_worker(worker_id="w-stall", task_queue="q")
+    assert ack["worker_id"] == "w-stall"
+    _carried_by(proxy, carrier)
+    assert len(proxy.requests) == 2
+
+
+@CARRIERS
+async def test_refused_connection_on_a_worker_call_is_retried_then_reported(carrier: str) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))  # bound but never listening: every connection is refused
+    try:
+        async with _client(sock.getsockname()[1], carrier=carrier) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.heartbeat_worker(worker_id="w-refused")
+    finally:
+        sock.close()
