@@ -46,7 +46,7 @@ async def test_signal_name_worker_id_and_task_queue_with_slashes_reach_their_rou
 
     queue = await client.describe_task_queue(QUEUE)
     assert queue.name == QUEUE
-    assert [p["worker_id"] for p in queue.pollers] == [WORKER]
+    assert [p["worker_id"] for p in queue.pollers or []] == [WORKER]
 
     rollout = await client.list_task_queue_build_ids(QUEUE)
     assert rollout.task_queue == QUEUE
@@ -100,7 +100,7 @@ async def test_forbidden_workflow_id_characters_keep_their_422(client: Client, s
         reply = await http.get("/api/workflows/a/b/c/d", headers=CONTROL)
         assert reply.status_code == 404 and reply.json()["reason"] == "not_found"
     stored = server.runtime.store.one("SELECT COUNT(*) AS n FROM workflows WHERE workflow_id LIKE 'a%'")
-    assert stored["n"] == 0
+    assert stored is not None and stored["n"] == 0
 
 
 async def test_undecodable_path_segment_is_a_clear_400(server: DevServer) -> None:

@@ -78,7 +78,7 @@ async def test_start_rejects_values_that_break_declared_types(
 
 
 async def test_list_filters_compare_typed_values(client: Client) -> None:
-    rows = {
+    rows: dict[str, dict[str, Any]] = {
         "a": {"Vip": True, "Priority": 1, "Score": 2.5, "Tags": ["red", "blue"], "Tier": "42"},
         "b": {"Vip": False, "Priority": 10, "Score": 3.0, "Tags": ["green"], "Tier": "gold"},
         "c": {"Priority": 1},
@@ -136,7 +136,9 @@ async def test_upsert_breaking_a_declared_type_is_refused_and_applies_nothing(
     history = await handle.get_history()
     assert "SearchAttributesUpserted" not in [e["event_type"] for e in history["events"]]
     leased = server.runtime.store.one("SELECT status FROM workflow_tasks WHERE id = ?", (task["task_id"],))
-    assert leased["status"] == "leased", "the refused completion must leave the task with its worker"
+    assert leased is not None and leased["status"] == "leased", (
+        "the refused completion must leave the task with its worker"
+    )
 
     commands[0]["attributes"]["Priority"] = 5
     await client.complete_workflow_task(

@@ -206,4 +206,24 @@ async def test_retention_prunes_a_closed_standalone_activity(client: Client, ser
     with pytest.raises(DurableWorkflowError) as info:
         await client.describe_activity("old-job")
     assert getattr(info.value, "status", None) == 404
-    assert server.runtime.store.one("SELECT COUNT(*) AS n FROM standalone_activities")["n"] == 0
+    left = server.runtime.store.one("SELECT COUNT(*) AS n FROM standalone_activities")
+    assert left is not None and left["n"] == 0
+
+
+async def test_the_real_worker_runs_a_standalone_activity() -> None:
+    from dw_core import activity
+    from dw_worker import Worker
+
+    @activity.defn(name="standalone.shout")
+    def shout(text: str) -> str:
+        return text.upper()
+
+    async with (
+        DevServer.start(long_poll_timeout=1) as dev,
+        Client(dev.url) as c,
+        Worker(c, task_queue="real-worker", activities=[shout]),
+    ):
+        handle = await c.start_activity(
+            activity_type="standalone.shout", task_queue="real-worker", input=["hi"]
+        )
+        assert await handle.result(timeout=30, poll_interval=0.05) == "HI"
