@@ -57,14 +57,29 @@ def supports_keepalive_http(base_url: str) -> bool:
 
 
 class _Connection:
-    __slots__ = ("reader", "writer")
+    __slots__ = ("loop", "reader", "writer")
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.loop = loop
         self.reader = reader
         self.writer = writer
 
     def close(self) -> None:
         self.writer.close()
+
+    def close_from_elsewhere(self) -> None:
+        """Close it from any thread or loop (transports are not thread-safe: the owning loop closes it)."""
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.writer.close()
+        elif not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.writer.close)
 
     def abort(self) -> None:
         self.writer.transport.abort()
@@ -126,9 +141,9 @@ class _Malformed(ValueError):
 class KeepAliveHttp:
     """A small pool of keep-alive HTTP/1.1 connections to one server, for JSON requests.
 
-    ``headers`` are sent on every request (``Host`` and ``Content-Length`` are added here). The pool
-    belongs to the event loop that first used it; used from another loop it starts afresh, since
-    asyncio streams cannot move between loops.
+    ``headers`` are sent on every request (``Host`` and ``Content-Length`` are added here). A
+    connection is only reused on the event loop that opened it, since asyncio streams cannot move
+    between loops. TLS trusts what ``httpx`` trusts (``httpx.create_ssl_context``).
     """
 
     def __init__(self, base_url: str, *, headers: dict[str, str], connect_timeout: float) -> None:
@@ -138,25 +153,20 @@ class KeepAliveHttp:
         self._host = parts.hostname
         self._tls = parts.scheme == "https"
         self._port = parts.port or (443 if self._tls else 80)
-        self._ssl = ssl.create_default_context() if self._tls else None
+        self._ssl: ssl.SSLContext | None = httpx.create_ssl_context() if self._tls else None
         self._origin = f"{parts.scheme}://{parts.netloc}"
         lines = [f"Host: {parts.netloc}", *(f"{name}: {value}" for name, value in headers.items())]
         self._header_block = ("\r\n".join(lines) + "\r\n").encode("latin-1")
         self._connect_timeout = connect_timeout
         self._idle: list[_Connection] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     def close(self) -> None:
         """Close the idle connections; connections in use close when their exchange ends."""
         self._closed = True
-        self._drop_idle()
-
-    def _drop_idle(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
-            with contextlib.suppress(RuntimeError):  # its loop is already closed: nothing to release
-                connection.close()
+            connection.close_from_elsewhere()
 
     async def request(self, method: str, target: str, body: bytes | None, *, timeout: float) -> RawResponse:
         """Send one request to ``target`` (a path with query) and read the answer.
@@ -168,20 +178,20 @@ class KeepAliveHttp:
         if self._closed:
             raise RuntimeError("this transport is closed")
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._drop_idle()
-            self._loop = loop
         head = f"{method} {target} HTTP/1.1\r\n".encode("latin-1") + self._header_block
         length = b"" if body is None else b"Content-Length: %d\r\n" % len(body)
         request = head + length + b"\r\n" + (body or b"")
         while True:
             connection = self._idle.pop() if self._idle else None
+            if connection is not None and connection.loop is not loop:
+                connection.close_from_elsewhere()
+                continue
             if connection is not None and connection.reader.at_eof():
                 connection.close()  # the server has closed it while it sat idle
                 continue
             reused = connection is not None
             if connection is None:
-                connection = await self._connect(method, target)
+                connection = await self._connect(loop, method, target)
             try:
                 response, keep_alive = await self._exchange(connection, request, timeout, method, target)
             except _StaleConnection:
@@ -197,7 +207,7 @@ class KeepAliveHttp:
                 connection.close()
             return response
 
-    async def _connect(self, method: str, target: str) -> _Connection:
+    async def _connect(self, loop: asyncio.AbstractEventLoop, method: str, target: str) -> _Connection:
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self._host, self._port, ssl=self._ssl), self._connect_timeout
@@ -211,7 +221,7 @@ class KeepAliveHttp:
             raise httpx.ConnectError(
                 f"cannot connect to {self._origin}: {exc}", request=self._request(method, target)
             ) from exc
-        return _Connection(reader, writer)
+        return _Connection(loop, reader, writer)
 
     async def _exchange(
         self, connection: _Connection, request: bytes, timeout: float, method: str, target: str
