@@ -88,6 +88,8 @@ async def test_promoted_cohort_gets_new_starts_and_their_activities(client: Clie
     task = await _poll(client, "new-1")
     assert task is not None and task["workflow_id"] == "pinned"
     assert task["compatibility"] == "v2"
+    assert (await client.describe_workflow_run("pinned", task["run_id"])).compatibility == "v2"
+    assert (await client.describe_workflow_run("before", before["run_id"])).compatibility is None
 
     await _complete(
         client,

@@ -62,7 +62,7 @@ def run_view(ctx: Ctx, run: dict[str, Any]) -> dict[str, Any]:
         "run_number": run["run_number"],
         "run_count": wf["run_count"] if wf else 1,
         "is_current_run": bool(wf and wf["current_run_id"] == run["run_id"]),
-        "compatibility": None,
+        "compatibility": run["compatibility"],
         "payload_codec": run["payload_codec"],
         "execution_timeout_seconds": run["execution_timeout_seconds"],
         "run_timeout_seconds": run["run_timeout_seconds"],
