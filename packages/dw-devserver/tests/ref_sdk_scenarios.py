@@ -248,6 +248,22 @@ async def schedule_trigger(client: Client) -> Any:
     return {"outcome": fired.outcome, "result": result}
 
 
+async def standalone_activity(client: Client) -> Any:
+    """0.4.84's standalone-activity API: start, its Worker runs it, result, describe and list."""
+    handle = await client.start_activity(
+        activity_type="double", task_queue=QUEUE, activity_id="ref-standalone-1", input=[21]
+    )
+    result = await client.get_activity_result(handle, poll_interval=0.1, timeout=60.0)
+    described = await client.describe_activity("ref-standalone-1")
+    listed = await client.list_activities(status="completed")
+    return {
+        "result": result,
+        "workflow_type": handle.workflow_type,
+        "status": described.status,
+        "listed": [a.activity_id for a in listed.activities],
+    }
+
+
 SCENARIOS = {
     "signal_query_update": signal_query_update,
     "timer": timer,
@@ -256,6 +272,7 @@ SCENARIOS = {
     "cancel_and_terminate": cancel_and_terminate,
     "signal_during_activity": signal_during_activity,
     "schedule_trigger": schedule_trigger,
+    "standalone_activity": standalone_activity,
 }
 
 

@@ -65,6 +65,7 @@ async def test_reference_sdk_end_to_end() -> None:
             "continue_as_new",
             "cancel_and_terminate",
             "signal_during_activity",
+            "standalone_activity",
         ]
         if has_schedules:
             names.append("schedule_trigger")
@@ -85,6 +86,12 @@ async def test_reference_sdk_end_to_end() -> None:
     }
     during = ok(results, "signal_during_activity")
     assert during == {"result": {"doubled": 10, "pokes": 1}, "activities_scheduled": 1}
+    assert ok(results, "standalone_activity") == {
+        "result": 42,
+        "workflow_type": "dw.standalone_activity",
+        "status": "completed",
+        "listed": ["ref-standalone-1"],
+    }
     if has_schedules:
         assert ok(results, "schedule_trigger") == {"outcome": "triggered", "result": "hello, schedule"}
 
