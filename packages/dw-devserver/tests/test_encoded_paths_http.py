@@ -119,3 +119,12 @@ async def test_search_attribute_and_namespace_names_with_slash_reach_their_route
     with pytest.raises(DurableWorkflowError) as missing_namespace:
         await client.describe_namespace("team/a")
     assert getattr(missing_namespace.value, "body", {})["reason"] == "namespace_not_found"
+
+
+async def test_trailing_slash_still_redirects_to_the_route(server: DevServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        reply = await http.get("/api/workflows/", headers=CONTROL)
+        assert reply.status_code == 307
+        assert reply.headers["location"].endswith("/api/workflows")
+        followed = await http.get("/api/workflows/", headers=CONTROL, follow_redirects=True)
+    assert followed.status_code == 200 and followed.json()["workflows"] == []

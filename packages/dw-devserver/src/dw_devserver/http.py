@@ -317,18 +317,44 @@ async def read_json_body(request: Request, limit: int) -> dict[str, Any]:
 _UNDECODABLE_PARAMS = "dw_undecodable_path_params"
 
 
-def raw_route_path(scope: Scope) -> str:
-    """The request path as sent, still percent-encoded (``%2F`` stays inside its segment)."""
-    raw = scope.get("raw_path")
-    if not raw:
-        # an ASGI server that does not pass raw_path: re-encode what we can of the decoded path
-        return quote(str(scope["path"]), safe="/:@!$&'()*+,;=-._~")
-    path = raw.decode("latin-1") if isinstance(raw, (bytes, bytearray)) else str(raw)
-    path = path.split("?", 1)[0]
+_ROUTE_PATH = "dw_route_path"
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _decoded_route_path(scope: Scope) -> str:
+    """``scope["path"]`` without the mount prefix (``root_path``), as Starlette's router sees it."""
+    path = str(scope["path"])
     root = str(scope.get("root_path", "") or "")
-    if root and path.startswith(root) and path != root:
-        path = path[len(root) :]
+    if root and path.startswith(root) and (path == root or path[len(root)] == "/"):
+        return path[len(root) :]
     return path
+
+
+def raw_route_path(scope: Scope) -> str:
+    """The request path as sent, still percent-encoded (``%2F`` stays inside its segment).
+
+    Computed once per request (cached in the scope next to the decoded path it belongs to). When
+    the decoded path no longer matches what was sent (the router probing a trailing-slash
+    redirect, or a server without ``raw_path``), the decoded path is re-encoded instead.
+    """
+    path = _decoded_route_path(scope)
+    cached = scope.get(_ROUTE_PATH)
+    if cached is not None and cached[0] == path:
+        return str(cached[1])
+    route_path: str | None = None
+    raw = scope.get("raw_path")
+    if raw:
+        text = raw.decode("latin-1") if isinstance(raw, (bytes, bytearray)) else str(raw)
+        text = text.split("?", 1)[0]
+        root = str(scope.get("root_path", "") or "")
+        if root and text.startswith(root) and text != root:
+            text = text[len(root) :]
+        if unquote(text) == path:
+            route_path = text
+    if route_path is None:
+        route_path = quote(path, safe=_PATH_SAFE)
+    scope[_ROUTE_PATH] = (path, route_path)
+    return route_path
 
 
 class EncodedPathRoute(Route):
