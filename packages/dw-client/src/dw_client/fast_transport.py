@@ -19,8 +19,7 @@ import asyncio
 import contextlib
 import ssl
 import urllib.request
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,12 +30,11 @@ __all__ = ["KeepAliveHttp", "RawResponse", "supports_keepalive_http"]
 MAX_IDLE_CONNECTIONS: Final = 16
 
 
-@dataclass(frozen=True)
-class RawResponse:
-    """A server answer as read off the wire (header names lower-cased)."""
+class RawResponse(NamedTuple):
+    """A server answer as read off the wire: header names lower-cased, names and values undecoded."""
 
     status_code: int
-    headers: dict[str, str]
+    headers: dict[bytes, bytes]
     content: bytes
 
 
@@ -99,7 +97,7 @@ class _Connection:
             raise _Malformed(f"malformed status line {status_line[:80]!r}")
         status = int(parts[1])
         keep_alive = not parts[0].startswith(b"HTTP/1.0")
-        headers: dict[str, str] = {}
+        headers: dict[bytes, bytes] = {}
         while True:
             line = await reader.readline()
             if line in (b"\r\n", b"\n"):
@@ -107,11 +105,11 @@ class _Connection:
             if not line:
                 raise _PeerClosed("the server closed the connection in the middle of the headers")
             name, _, value = line.partition(b":")
-            headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
-        connection = headers.get("connection")
+            headers[name.strip().lower()] = value.strip()
+        connection = headers.get(b"connection")
         if connection is not None:
-            keep_alive = connection.lower() != "close"
-        if "chunked" in headers.get("transfer-encoding", "").lower():
+            keep_alive = connection.lower() != b"close"
+        if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
             body = bytearray()
             while True:
                 size = int((await reader.readline()).split(b";", 1)[0].strip(), 16)
@@ -122,7 +120,7 @@ class _Connection:
                 body += await reader.readexactly(size)
                 await reader.readexactly(2)
             return RawResponse(status, headers, bytes(body)), keep_alive
-        length = headers.get("content-length")
+        length = headers.get(b"content-length")
         if length is not None:
             return RawResponse(status, headers, await reader.readexactly(int(length))), keep_alive
         if status in (204, 304) or 100 <= status < 200:

@@ -292,9 +292,9 @@ class Transport:
             self._record(method, template, plane, status, type(exc).__name__, started)
             raise
         if status >= 400 and status not in returned_error_statuses:
-            error = error_from_response(status, reply.body, context=context)
             self._record(method, template, plane, status, "http_error", started)
-            raise error
+            # Raised without a local name: a frame holding its own exception is a reference cycle.
+            raise error_from_response(status, reply.body, context=context)
         self._record(method, template, plane, status, "ok" if status < 400 else error_outcome, started)
         return reply
 
@@ -353,9 +353,13 @@ def _has_request(exc: httpx.TransportError) -> bool:
     return True
 
 
+# Built once: json.dumps with options constructs a new encoder on every call.
+_JSON_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _json_body(body: Any, method: str, route: str) -> str:
     try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _JSON_ENCODER.encode(body)
     except (TypeError, ValueError) as exc:
         raise type(exc)(
             f"the request body of {method} {route} is not JSON ({exc}); plain JSON fields such as memo, "
