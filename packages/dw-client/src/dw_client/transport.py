@@ -228,7 +228,9 @@ class Transport:
         content = None if body is NO_BODY else _json_body(body, method, template)
         params = {k: _query_value(v) for k, v in query.items() if v is not None} if query else None
         headers = self._headers[plane]
-        keepalive = self._keepalive if plane is Plane.WORKER else None
+        # The keep-alive carrier replaces a reused connection the server dropped without answering at
+        # once, which is only right for calls that are safe to repeat (all worker-plane calls are).
+        keepalive = self._keepalive if plane is Plane.WORKER and retry is Retry.SAFE else None
         if keepalive is not None:
             target = self._api_path + path + ("?" + urlencode(params) if params else "")
             raw_body = None if content is None else content.encode()
