@@ -7,21 +7,18 @@ lease/attempt fencing values are swapped for the live ones.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 from dw_devserver import DevServer
 
-HERE = Path(__file__).resolve()
-CANDIDATES = [p / "shared" / "fixtures" / "control-plane" for p in HERE.parents]
-FIXTURES = next((p for p in CANDIDATES if p.is_dir()), None)
-pytestmark = pytest.mark.skipif(FIXTURES is None, reason="shared fixtures folder not present")
+# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
 Http = Any
 
 
 def fixture(name: str) -> dict[str, Any]:
-    assert FIXTURES is not None
     data: dict[str, Any] = json.loads((FIXTURES / f"{name}-parity.json").read_text())
     return data
 

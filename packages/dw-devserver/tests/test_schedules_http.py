@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,9 +14,8 @@ import pytest
 from dw_devserver import DevServer, ServerConfig
 from dw_devserver.runtime import Runtime
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "control-plane"
-if not FIXTURES.exists():  # the shared folder sits beside the repository root
-    FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "control-plane"
+# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
 TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": "worker"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,8 @@ import httpx
 import pytest
 from dw_devserver import DevServer, ServerConfig
 
-_HERE = Path(__file__).resolve()
-FIXTURES = next(p / "shared" / "fixtures" / "control-plane" for p in _HERE.parents if (p / "shared").is_dir())
+# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
+FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
 TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": "worker"}
 
 
