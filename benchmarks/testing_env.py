@@ -35,9 +35,7 @@ class Sequential:
 REFERENCE_SCRIPT = (
     "import sys, time\n"
     "from durable_workflow import workflow\n"
-    "from durable_workflow.testing import WorkflowEnvironment\n"
-    + WORKFLOW_SOURCE
-    + "n = int(sys.argv[1])\n"
+    "from durable_workflow.testing import WorkflowEnvironment\n" + WORKFLOW_SOURCE + "n = int(sys.argv[1])\n"
     "env = WorkflowEnvironment(iteration_limit=n + 10)\n"
     "env.register_activity('bench.add', lambda a, b: a + b)\n"
     "started = time.perf_counter()\n"

@@ -271,12 +271,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--activities", type=int, default=1000, help="sequential activities in workload 1"
-    )
-    parser.add_argument(
-        "--workflows", type=int, default=300, help="single-activity workflows in workload 2"
-    )
+    parser.add_argument("--activities", type=int, default=1000, help="sequential activities in workload 1")
+    parser.add_argument("--workflows", type=int, default=300, help="single-activity workflows in workload 2")
     parser.add_argument("--skip-reference", action="store_true", help="measure only our worker")
     parser.add_argument(
         "--full-reference",
@@ -296,9 +292,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         script = pathlib.Path(tmp) / "bench_worker.py"
         script.write_text(WORKER_SCRIPT)
-        server, url = start_devserver(
-            str(pathlib.Path(tmp) / "bench.sqlite") if args.db_file else None
-        )
+        server, url = start_devserver(str(pathlib.Path(tmp) / "bench.sqlite") if args.db_file else None)
         try:
             ours = asyncio.run(run_sdk("ours", sys.executable, url, script, [n], m))
             ref = None
@@ -308,9 +302,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
 
-    print(
-        f"worker benchmark ({n} sequential activities; {m} single-activity workflows), same dev server"
-    )
+    print(f"worker benchmark ({n} sequential activities; {m} single-activity workflows), same dev server")
     print(f"{'':36}{'ours':>10}{'0.4.84':>12}{'ratio':>9}")
     nan = float("nan")
     our_cpu, our_wall = ours["seq"][n]
@@ -323,9 +315,7 @@ def main() -> None:
             ref_cpu, ref_wall = quadratic_fit(ref["seq"], n)
             mark = "~"
 
-    def row(
-        name: str, mine: float, theirs: float, fmt: str, better_low: bool, prefix: str = ""
-    ) -> None:
+    def row(name: str, mine: float, theirs: float, fmt: str, better_low: bool, prefix: str = "") -> None:
         ratio = (theirs / mine if better_low else mine / theirs) if theirs == theirs else nan
         shown = prefix + format(theirs, fmt)
         print(f"{name:36}{format(mine, fmt):>10}{shown:>12}{ratio:>8.1f}x")
@@ -348,8 +338,7 @@ def main() -> None:
     )
     if mark and ref is not None:
         measured = ", ".join(
-            f"seq-{size}: {cpu:.2f} s CPU / {wall:.2f} s wall"
-            for size, (cpu, wall) in ref["seq"].items()
+            f"seq-{size}: {cpu:.2f} s CPU / {wall:.2f} s wall" for size, (cpu, wall) in ref["seq"].items()
         )
         print(f"~ 0.4.84 extrapolated from measured {measured} (use --full-reference to measure)")
     print("ratio = how many times better ours is (CPU/wall: 0.4.84 / ours; rate: ours / 0.4.84)")

@@ -7,7 +7,7 @@ root, installs every package under ``packages/`` plus the meta-package editable 
 
     python3 tools/dev.py quickstart   # run examples/quickstart.py
     python3 tools/dev.py test [ARGS]  # the whole test suite (pytest ARGS)
-    python3 tools/dev.py lint         # ruff + mypy --strict
+    python3 tools/dev.py lint         # ruff check + ruff format --check + mypy --strict
     python3 tools/dev.py ci           # test + lint, as CI runs them
     python3 tools/dev.py bench NAME   # run benchmarks/NAME.py
     python3 tools/dev.py ref-venv     # build .venv-ref with the published 0.4.84 SDK, print its python
@@ -116,7 +116,8 @@ def main(argv: list[str]) -> int:
         return _run([python, "-m", "mypy", *targets])
     if command == "lint":
         ruff = _run([python, "-m", "ruff", "check", "."])
-        return ruff or main(["mypy"])
+        formatting = _run([python, "-m", "ruff", "format", "--check", "."])
+        return ruff or formatting or main(["mypy"])
     if command == "ci":
         return main(["test", *rest]) or main(["lint"])
     if command == "bench":
