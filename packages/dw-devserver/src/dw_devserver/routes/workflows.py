@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import json
 import re
 from typing import Any
@@ -15,6 +14,7 @@ from dw_devserver.clock import iso
 from dw_devserver.codec import envelope, payload_from_request, try_decode
 from dw_devserver.completion import event_json, page_token, parse_page_token
 from dw_devserver.control.search_attributes import MAX_STRING_VALUE_BYTES
+from dw_devserver.history_export import SigningKeyError, build_bundle, signing_key_from_env
 from dw_devserver.http import ApiError, Ctx, Fields, Reply, RouteTable, validation_error
 from dw_devserver.protocol import TERMINAL_STATUSES, WORKFLOW_ID_RE, status_bucket
 from dw_devserver.routes.search_attributes import check_attribute_values, list_filter, system_attribute_values
@@ -326,89 +326,15 @@ async def history(ctx: Ctx) -> Reply:
 
 @table.get("/api/workflows/{workflow_id}/runs/{run_id}/history/export")
 async def export_history(ctx: Ctx) -> Reply:
-    """A replay bundle of the run (history, payloads, signals, activities, integrity checksum)."""
-    engine = ctx.rt.engine
-    run = engine.run_in_namespace(ctx.namespace, ctx.path["workflow_id"], ctx.path["run_id"])
-    rows = ctx.rt.store.all(
-        "SELECT * FROM history_events WHERE run_id = ? ORDER BY sequence", (run["run_id"],)
+    """The run's sealed replay bundle (control-plane.md §W7; built by :mod:`dw_devserver.history_export`)."""
+    run = ctx.rt.engine.run_in_namespace(ctx.namespace, ctx.path["workflow_id"], ctx.path["run_id"])
+    try:
+        key, key_id = signing_key_from_env()
+    except SigningKeyError as exc:
+        raise ApiError(500, "history_export_signing_key_invalid", str(exc)) from exc
+    return build_bundle(
+        ctx.rt.store, run, run_view(ctx, run), now=ctx.rt.clock.now(), signing_key=key, key_id=key_id
     )
-    events = [event_json(r, key="type") for r in rows]
-    view = run_view(ctx, run)
-    codec = run["payload_codec"] or "avro"
-    signals = [
-        {
-            "id": e["payload"].get("signal_id"),
-            "command_id": e["payload"].get("workflow_command_id"),
-            "name": e["payload"].get("signal_name"),
-            "arguments": e["payload"].get("arguments"),
-            "payload_codec": e["payload"].get("payload_codec", codec),
-            "workflow_sequence": e["sequence"],
-        }
-        for e in events
-        if e["type"] == "SignalReceived"
-    ]
-    activities = [
-        {
-            "sequence": e["payload"].get("sequence"),
-            "result": e["payload"].get("result"),
-            "payload_codec": e["payload"].get("payload_codec", codec),
-            "activity_type": e["payload"].get("activity_type"),
-        }
-        for e in events
-        if e["type"] == "ActivityCompleted"
-    ]
-    bundle: dict[str, Any] = {
-        "schema": "durable-workflow.v2.history-export",
-        "schema_version": 1,
-        "exported_at": iso(ctx.rt.clock.now()),
-        "dedupe_key": f"{run['run_id']}:{run['last_history_sequence']}",
-        "history_complete": run["status"] in TERMINAL_STATUSES,
-        "workflow": {
-            "instance_id": run["workflow_id"],
-            "run_id": run["run_id"],
-            "run_number": run["run_number"],
-            "is_current_run": view["is_current_run"],
-            "workflow_type": run["workflow_type"],
-            "workflow_class": run["workflow_type"],
-            "business_key": run["business_key"],
-            "memo": view["memo"],
-            "search_attributes": view["search_attributes"],
-            "status": run["status"],
-            "status_bucket": view["status_bucket"],
-            "closed_reason": run["closed_reason"],
-            "archived_at": view["archived_at"],
-            "queue": run["task_queue"],
-            "last_history_sequence": run["last_history_sequence"],
-            "started_at": view["started_at"],
-            "closed_at": view["closed_at"],
-            "last_progress_at": view["last_progress_at"],
-        },
-        "payloads": {
-            "codec": codec,
-            "arguments": {"available": run["input"] is not None, "data": run["input"]},
-            "output": {"available": run["output"] is not None, "codec": codec, "data": run["output"]},
-        },
-        "history_events": events,
-        "events": events,
-        "signals": signals,
-        "activities": activities,
-        "redaction": {"applied": False},
-        "metadata": {"event_count": len(events), "exported_by": "dw-devserver"},
-    }
-    canonical = json.dumps(
-        {k: bundle[k] for k in ("workflow", "payloads", "history_events")},
-        separators=(",", ":"),
-        sort_keys=True,
-    )
-    bundle["integrity"] = {
-        "canonicalization": "json-sorted-keys",
-        "checksum_algorithm": "sha256",
-        "checksum": hashlib.sha256(canonical.encode()).hexdigest(),
-        "signature_algorithm": None,
-        "signature": None,
-        "key_id": None,
-    }
-    return bundle
 
 
 @table.post(
