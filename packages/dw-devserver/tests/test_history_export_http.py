@@ -21,10 +21,12 @@ import pytest
 from dw_client import Client
 from dw_core import activity, serializer, workflow
 from dw_devserver import DevServer
-from dw_devserver.history_export import SIGNING_KEY_ENV, SIGNING_KEY_ID_ENV
-from dw_testing.history_bundle_verify import verify_bundle
+from dw_devserver.history_export import SIGNING_KEY_ENV, SIGNING_KEY_ID_ENV, canonical_json, seal
+from dw_testing.history_bundle_verify import canonical_bundle_json, seal_bundle, verify_bundle
 from dw_testing.replay_verify import simulate_bundles, verify_replay
 from dw_worker import Worker
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -398,6 +400,21 @@ def test_the_published_client_reads_the_export(exported: dict[str, Any]) -> None
 def test_unknown_run_is_run_not_found(exported: dict[str, Any]) -> None:
     status, body = exported["missing"]
     assert status == 404 and body["reason"] == "run_not_found"
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _json_values, max_size=6))
+def test_the_servers_seal_is_what_the_verifier_recomputes(body: dict[str, Any]) -> None:
+    sealed = seal({**body, "integrity": {"stale": True}})
+    assert canonical_json(sealed).decode("utf-8") == canonical_bundle_json(sealed)
+    assert sealed["integrity"] == seal_bundle(sealed)["integrity"]
 
 
 async def test_signing_key_signs_the_export(monkeypatch: pytest.MonkeyPatch) -> None:

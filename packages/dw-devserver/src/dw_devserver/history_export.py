@@ -404,7 +404,7 @@ def build_bundle(
     """The sealed export bundle of ``run`` (a ``runs`` row); ``view`` is its describe body."""
     run_id = run["run_id"]
     rows = store.all("SELECT * FROM history_events WHERE run_id = ? ORDER BY sequence", (run_id,))
-    history = [_float_safe(event_json(r, key="type")) for r in rows]
+    history = [event_json(r, key="type") for r in rows]
     codec = run["payload_codec"] or "avro"
     fingerprint = "sha256:" + hashlib.sha256(AVRO_WRAPPER_SCHEMA.encode("utf-8")).hexdigest()
     manifest = _Manifest(fingerprint)
@@ -542,4 +542,6 @@ def build_bundle(
             "exported_by": "dw-devserver",
         },
     }
-    return seal(bundle, signing_key, key_id)
+    # stored JSON may hold NaN/Infinity (Python's json accepts them); the canonical form cannot
+    clean: dict[str, Any] = _float_safe(bundle)
+    return seal(clean, signing_key, key_id)
