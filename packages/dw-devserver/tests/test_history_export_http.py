@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,9 @@ from hypothesis import strategies as st
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-FIXTURE = Path("/work/shared/fixtures/control-plane/workflow-history-export-parity.json")
+FIXTURE = (
+    Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane" / "workflow-history-export-parity.json"
+)
 CONTROL = {"X-Durable-Workflow-Control-Plane-Version": "2"}
 QUEUE = "export-q"
 

@@ -191,6 +191,9 @@ def _commands(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             }
         else:
             known["history_event_sequences"].append(event["sequence"])
+        if event["type"] == "UpdateRejected":
+            # the command reached the run and was settled, but as a rejection
+            commands[command_id]["status"] = commands[command_id]["outcome"] = "rejected"
     return list(commands.values())
 
 
