@@ -182,6 +182,12 @@ async def _scenario() -> dict[str, Any]:
             missing = await http.get(
                 "/api/workflows/export-1/runs/no-such-run/history/export", headers=CONTROL
             )
+            created = await http.post("/api/namespaces", json={"name": "elsewhere"}, headers=CONTROL)
+            assert created.status_code in (200, 201), created.text
+            foreign = await http.get(
+                f"/api/workflows/export-1/runs/{first_run}/history/export",
+                headers={**CONTROL, "X-Namespace": "elsewhere"},
+            )
         first = await client.export_history("export-1", first_run)
         second = await client.export_history("export-1", second_run)
         child_bundle = await client.export_history(child_id, child["run_id"])
@@ -209,6 +215,7 @@ async def _scenario() -> dict[str, Any]:
             "raw_status": raw.status_code,
             "raw_content_type": raw.headers.get("content-type", ""),
             "missing": (missing.status_code, missing.json()),
+            "foreign": (foreign.status_code, foreign.json()),
             "reference": json.loads(out.decode().strip().splitlines()[-1]),
         }
 
@@ -400,9 +407,10 @@ def test_the_published_client_reads_the_export(exported: dict[str, Any]) -> None
     assert set(ref["keys"]) == set(exported["first"])
 
 
-def test_unknown_run_is_run_not_found(exported: dict[str, Any]) -> None:
-    status, body = exported["missing"]
-    assert status == 404 and body["reason"] == "run_not_found"
+def test_unknown_run_and_other_namespace_are_run_not_found(exported: dict[str, Any]) -> None:
+    for case in ("missing", "foreign"):
+        status, body = exported[case]
+        assert status == 404 and body["reason"] == "run_not_found", (case, body)
 
 
 _json_values = st.recursive(
