@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -15,55 +13,31 @@ import pytest
 from dw_devserver import DevServer, ServerConfig
 from dw_devserver.codec import decode_avro
 
-# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
-FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
-TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": "worker"}
-
-
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}-parity.json").read_text())
-    return data
-
-
-class Api:
-    """A control-plane caller with the SDK's headers."""
-
-    def __init__(self, base: str, token: str | None = "operator-token", namespace: str = "default") -> None:
-        headers = {
-            "X-Durable-Workflow-Control-Plane-Version": "2",
-            "X-Namespace": namespace,
-            "Content-Type": "application/json",
-        }
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.client = httpx.AsyncClient(base_url=base + "/api", headers=headers, timeout=30)
-
-    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        content = None if body is None else (body if isinstance(body, bytes) else json.dumps(body))
-        return await self.client.request(method, path, content=content)
-
-
-def snapshot(server: DevServer) -> dict[str, list[tuple[Any, ...]]]:
-    store = server.runtime.store
-    tables = [r["name"] for r in store.all("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {t: sorted(tuple(r) for r in store.all(f"SELECT * FROM {t}")) for t in tables}
+# Types of what conftest's fixtures hand out (modules cannot import conftest under importlib mode).
+Api = ApiFactory = RecordedFixture = Snapshot = StripeStart = Any
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[DevServer]:
-    async with DevServer.start(config=ServerConfig(role_tokens=TOKENS)) as running:
+async def server(dev_tokens: dict[str, str]) -> AsyncIterator[DevServer]:
+    async with DevServer.start(config=ServerConfig(role_tokens=dev_tokens)) as running:
         yield running
 
 
-def stripe_start(key: str = "stripe-event-231") -> dict[str, Any]:
-    expected = fixture("bridge-webhook")["response_body"]
-    return {
-        "action": "start_workflow",
-        "idempotency_key": key,
-        "target": expected["target"],
-        "input": {"order_id": "order-231", "amount": 1200},
-        "correlation": expected["correlation"],
-    }
+@pytest.fixture
+def stripe_start(recorded_fixture: RecordedFixture) -> Callable[..., dict[str, Any]]:
+    """``stripe_start(key)``: the Stripe webhook body that starts the recorded fixture's workflow."""
+    expected = recorded_fixture("bridge-webhook")["response_body"]
+
+    def body(key: str = "stripe-event-231") -> dict[str, Any]:
+        return {
+            "action": "start_workflow",
+            "idempotency_key": key,
+            "target": expected["target"],
+            "input": {"order_id": "order-231", "amount": 1200},
+            "correlation": expected["correlation"],
+        }
+
+    return body
 
 
 def signal_events(server: DevServer, workflow_id: str) -> int:
@@ -75,12 +49,14 @@ def signal_events(server: DevServer, workflow_id: str) -> int:
     return int(row["n"]) if row else 0
 
 
-async def test_start_is_accepted_once_and_redelivery_is_a_duplicate(server: DevServer) -> None:
-    api = Api(server.url)
+async def test_start_is_accepted_once_and_redelivery_is_a_duplicate(
+    server: DevServer, api_factory: ApiFactory, recorded_fixture: RecordedFixture, stripe_start: StripeStart
+) -> None:
+    api = api_factory(server.url)
     response = await api.call("POST", "/bridge-adapters/webhook/stripe", stripe_start())
     assert response.status_code == 202, response.text
     outcome = response.json()
-    expected = fixture("bridge-webhook")["response_body"]
+    expected = recorded_fixture("bridge-webhook")["response_body"]
     assert set(expected) <= set(outcome)
     digest = hashlib.sha256(b"stripe-event-231").hexdigest()[:32]
     assert (outcome["accepted"], outcome["outcome"], outcome["workflow_id"]) == (
@@ -131,8 +107,8 @@ async def test_start_is_accepted_once_and_redelivery_is_a_duplicate(server: DevS
     assert other.status_code == 202 and other.json()["workflow_id"].startswith("bridge-paypal-")
 
 
-async def test_signal_and_update_are_applied_exactly_once(server: DevServer) -> None:
-    api = Api(server.url)
+async def test_signal_and_update_are_applied_exactly_once(server: DevServer, api_factory: ApiFactory) -> None:
+    api = api_factory(server.url)
     start = {"workflow_id": "order-7", "workflow_type": "orders", "task_queue": "q", "input": []}
     assert (await api.call("POST", "/workflows", start)).status_code == 201
     signal = {
@@ -167,11 +143,13 @@ async def test_signal_and_update_are_applied_exactly_once(server: DevServer) -> 
     assert updates is not None and updates["n"] == 1
 
 
-async def test_rejections_are_outcomes_and_change_nothing(server: DevServer) -> None:
-    api = Api(server.url)
+async def test_rejections_are_outcomes_and_change_nothing(
+    server: DevServer, api_factory: ApiFactory, snap: Snapshot, stripe_start: StripeStart
+) -> None:
+    api = api_factory(server.url)
     existing = {"workflow_id": "taken", "workflow_type": "orders", "task_queue": "q", "input": []}
     assert (await api.call("POST", "/workflows", existing)).status_code == 201
-    before = snapshot(server)
+    before = snap(server)
     hook = "/bridge-adapters/webhook/shop"
     rejected: list[tuple[str, dict[str, Any], str]] = [
         (hook, {"action": "start_workflow", "target": {"workflow_type": "x"}}, "malformed_payload"),
@@ -233,14 +211,14 @@ async def test_rejections_are_outcomes_and_change_nothing(server: DevServer) -> 
 
     errors: list[tuple[Api, Any, int, str]] = [
         (api, b"{broken", 400, "malformed_json"),
-        (Api(server.url, token="worker-token"), stripe_start(), 403, "forbidden"),
-        (Api(server.url, token=None), stripe_start(), 401, "unauthorized"),
-        (Api(server.url, namespace="nowhere"), stripe_start(), 404, "namespace_not_found"),
+        (api_factory(server.url, token="worker-token"), stripe_start(), 403, "forbidden"),
+        (api_factory(server.url, token=None), stripe_start(), 401, "unauthorized"),
+        (api_factory(server.url, namespace="nowhere"), stripe_start(), 404, "namespace_not_found"),
     ]
     for caller, body, status, reason in errors:
         response = await caller.call("POST", hook, body)
         assert (response.status_code, response.json()["reason"]) == (status, reason), response.text
-    assert snapshot(server) == before
+    assert snap(server) == before
 
     # A rejected delivery is not remembered: once the target exists, the same key goes through.
     fixed = {
@@ -251,8 +229,10 @@ async def test_rejections_are_outcomes_and_change_nothing(server: DevServer) -> 
     assert (await api.call("POST", hook, fixed)).status_code == 202
 
 
-async def test_update_with_wait_for_completed_reports_the_engine_outcome(server: DevServer) -> None:
-    api = Api(server.url)
+async def test_update_with_wait_for_completed_reports_the_engine_outcome(
+    server: DevServer, api_factory: ApiFactory
+) -> None:
+    api = api_factory(server.url)
     worker_headers = {
         "X-Durable-Workflow-Protocol-Version": "1.1",
         "Authorization": "Bearer worker-token",

@@ -6,42 +6,46 @@ lease/attempt fencing values are swapped for the live ones.
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from dw_devserver import DevServer
 
-# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
-FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
+# Handed out by conftest fixtures (api / wp, recorded_fixture); modules cannot import conftest.
 Http = Any
+RecordedFixture = Any
+Keys = Any
 
 
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}-parity.json").read_text())
-    return data
+@pytest.fixture
+def keys(recorded_fixture: RecordedFixture) -> Callable[[str], set[str]]:
+    """``keys(name)``: the top-level fields of a recorded fixture's response body."""
+
+    def top_level(name: str) -> set[str]:
+        body = recorded_fixture(name)["response_body"]
+        return set(body) if isinstance(body, dict) else set()
+
+    return top_level
 
 
-def keys(name: str) -> set[str]:
-    body = fixture(name)["response_body"]
-    return set(body) if isinstance(body, dict) else set()
-
-
-async def test_worker_plane_shapes(dev: DevServer, api: Http, wp: Http) -> None:
-    register = fixture("worker-register")["request"]["body"]
+async def test_worker_plane_shapes(
+    dev: DevServer, api: Http, wp: Http, keys: Keys, recorded_fixture: RecordedFixture
+) -> None:
+    register = recorded_fixture("worker-register")["request"]["body"]
     r = await wp.post("/worker/register", register)
     assert r.status_code == 201 and keys("worker-register") <= set(r.json()), r.text
     worker, queue = register["worker_id"], register["task_queue"]
-    start = {**fixture("workflow-start")["semantic_body"], "task_queue": queue}
+    start = {**recorded_fixture("workflow-start")["semantic_body"], "task_queue": queue}
     start["workflow_type"] = register["supported_workflow_types"][0]
     started = await api.post("/workflows", start)
     assert started.status_code == 201, started.text
 
-    r = await wp.post("/worker/workflow-tasks/poll", fixture("workflow-task-poll")["request"]["body"])
+    polled = recorded_fixture("workflow-task-poll")
+    r = await wp.post("/worker/workflow-tasks/poll", polled["request"]["body"])
     task = r.json()["task"]
-    assert set(fixture("workflow-task-poll")["response_body"]["task"]) - {"history_events"} <= set(task)
-    complete = dict(fixture("workflow-task-complete")["request"]["body"])
+    assert set(polled["response_body"]["task"]) - {"history_events"} <= set(task)
+    complete = dict(recorded_fixture("workflow-task-complete")["request"]["body"])
     complete["workflow_task_attempt"] = task["workflow_task_attempt"]
     complete["commands"] = [{**c, "task_queue": queue} for c in complete["commands"]]  # the worker's queue
     r = await wp.post(f"/worker/workflow-tasks/{task['task_id']}/complete", complete)
@@ -52,7 +56,7 @@ async def test_worker_plane_shapes(dev: DevServer, api: Http, wp: Http) -> None:
     r = await wp.post("/worker/activity-tasks/poll", {"worker_id": "any-activity", "task_queue": queue})
     act = r.json()["task"]
     assert act["activity_type"] == "inventory.sync-page"
-    fail = dict(fixture("activity-fail")["request"]["body"])
+    fail = dict(recorded_fixture("activity-fail")["request"]["body"])
     fail["activity_attempt_id"] = act["activity_attempt_id"]
     fail["lease_owner"] = "any-activity"
     fail["lease_owner"] = "any-activity"
@@ -62,28 +66,31 @@ async def test_worker_plane_shapes(dev: DevServer, api: Http, wp: Http) -> None:
     task = (await wp.post("/worker/workflow-tasks/poll", {"worker_id": worker, "task_queue": queue})).json()[
         "task"
     ]
-    failed = dict(fixture("workflow-task-fail")["request"]["body"])
+    failed = dict(recorded_fixture("workflow-task-fail")["request"]["body"])
     failed["workflow_task_attempt"] = task["workflow_task_attempt"]
     r = await wp.post(f"/worker/workflow-tasks/{task['task_id']}/fail", failed)
     assert r.status_code == 200 and keys("workflow-task-fail") <= set(r.json()), r.text
 
 
-async def test_query_task_shapes(dev: DevServer, api: Http, wp: Http) -> None:
+async def test_query_task_shapes(
+    dev: DevServer, api: Http, wp: Http, keys: Keys, recorded_fixture: RecordedFixture
+) -> None:
     import asyncio
 
-    register = fixture("worker-register")["request"]["body"]
+    register = recorded_fixture("worker-register")["request"]["body"]
     await wp.post("/worker/register", register)
     await api.post("/workflows", {"workflow_id": "q1", "workflow_type": "orders.fulfillment",
                                   "task_queue": register["task_queue"]})  # fmt: skip
 
     async def answer(name: str) -> None:
         while True:
-            r = await wp.post("/worker/query-tasks/poll", fixture("query-task-poll")["request"]["body"])
+            poll = recorded_fixture("query-task-poll")["request"]["body"]
+            r = await wp.post("/worker/query-tasks/poll", poll)
             qt = r.json()["task"]
             if qt is not None:
                 break
-        assert set(fixture("query-task-poll")["response_body"]["task"]) <= set(qt)
-        body = dict(fixture(name)["request"]["body"])
+        assert set(recorded_fixture("query-task-poll")["response_body"]["task"]) <= set(qt)
+        body = dict(recorded_fixture(name)["request"]["body"])
         body["query_task_attempt"] = qt["query_task_attempt"]
         kind = "complete" if name.endswith("complete") else "fail"
         r = await wp.post(f"/worker/query-tasks/{qt['query_task_id']}/{kind}", body)
@@ -99,8 +106,10 @@ async def test_query_task_shapes(dev: DevServer, api: Http, wp: Http) -> None:
     assert r.status_code == 404 and r.json()["reason"] == "rejected_unknown_query"
 
 
-async def test_control_plane_shapes(dev: DevServer, api: Http) -> None:
-    start = fixture("workflow-start")["semantic_body"]
+async def test_control_plane_shapes(
+    dev: DevServer, api: Http, keys: Keys, recorded_fixture: RecordedFixture
+) -> None:
+    start = recorded_fixture("workflow-start")["semantic_body"]
     wid = start["workflow_id"]
     r = await api.post("/workflows", start)
     assert r.status_code == 201, r.text

@@ -3,83 +3,61 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import httpx
 import pytest
 from dw_devserver import DevServer, ServerConfig
 
-# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
-FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
-TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": "worker"}
-
-
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}-parity.json").read_text())
-    return data
-
-
-class Api:
-    """A control-plane caller with the SDK's headers."""
-
-    def __init__(self, base: str, token: str | None = "admin-token", namespace: str = "default") -> None:
-        headers = {
-            "X-Durable-Workflow-Control-Plane-Version": "2",
-            "X-Namespace": namespace,
-            "Content-Type": "application/json",
-        }
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.client = httpx.AsyncClient(base_url=base + "/api", headers=headers, timeout=30)
-
-    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        content = None if body is None else (body if isinstance(body, bytes) else json.dumps(body))
-        return await self.client.request(method, path, content=content)
-
-
-def snapshot(server: DevServer) -> dict[str, list[tuple[Any, ...]]]:
-    store = server.runtime.store
-    tables = [r["name"] for r in store.all("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {t: sorted(tuple(r) for r in store.all(f"SELECT * FROM {t}")) for t in tables}
+# Types of what conftest's fixtures hand out (modules cannot import conftest under importlib mode).
+Api = ApiFactory = RecordedFixture = Snapshot = Rejections = Any
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[DevServer]:
-    config = ServerConfig(role_tokens=TOKENS, db_path=str(tmp_path / "dev.db"))
+def api_default_token() -> str:
+    """Callers in this module act as admin unless a test names another token."""
+    return "admin-token"
+
+
+@pytest.fixture
+async def server(tmp_path: Path, dev_tokens: dict[str, str]) -> AsyncIterator[DevServer]:
+    config = ServerConfig(role_tokens=dev_tokens, db_path=str(tmp_path / "dev.db"))
     async with DevServer.start(config=config) as running:
         yield running
 
 
 @pytest.fixture
-async def admin(server: DevServer) -> AsyncIterator[Api]:
-    caller = Api(server.url)
-    yield caller
-    await caller.client.aclose()
+def admin(server: DevServer, api_factory: ApiFactory) -> Api:
+    """An admin on this module's server (api_factory closes it at teardown)."""
+    return api_factory(server.url)
 
 
-async def test_crud_round_trip_with_fixture_shapes(admin: Api, server: DevServer) -> None:
-    created = await admin.call("POST", "/namespaces", fixture("namespace-create")["request"]["body"])
+async def test_crud_round_trip_with_fixture_shapes(
+    admin: Api, server: DevServer, api_factory: ApiFactory, recorded_fixture: RecordedFixture
+) -> None:
+    created = await admin.call("POST", "/namespaces", recorded_fixture("namespace-create")["request"]["body"])
     assert created.status_code == 201, created.text
-    assert set(fixture("namespace-create")["response_body"]) <= set(created.json())
+    assert set(recorded_fixture("namespace-create")["response_body"]) <= set(created.json())
     assert (created.json()["name"], created.json()["retention_days"], created.json()["status"]) == (
         "billing",
         90,
         "active",
     )
 
-    operator = Api(server.url, token="operator-token")
+    operator = api_factory(server.url, token="operator-token")
     listed = (await operator.call("GET", "/namespaces")).json()
     assert [n["name"] for n in listed["namespaces"]] == ["default", "billing"]
-    assert set(fixture("namespace-list")["response_body"]["namespaces"][0]) <= set(listed["namespaces"][0])
+    assert set(recorded_fixture("namespace-list")["response_body"]["namespaces"][0]) <= set(
+        listed["namespaces"][0]
+    )
     described = (await operator.call("GET", "/namespaces/BILLING")).json()  # names are case-insensitive
-    assert set(fixture("namespace-describe")["response_body"]) <= set(described)
+    assert set(recorded_fixture("namespace-describe")["response_body"]) <= set(described)
 
-    updated = await admin.call("PUT", "/namespaces/billing", fixture("namespace-update")["request"]["body"])
+    updated = await admin.call(
+        "PUT", "/namespaces/billing", recorded_fixture("namespace-update")["request"]["body"]
+    )
     assert updated.status_code == 200
     assert (updated.json()["description"], updated.json()["retention_days"]) == (
         "Billing workflows and reports",
@@ -90,7 +68,7 @@ async def test_crud_round_trip_with_fixture_shapes(admin: Api, server: DevServer
     assert (kept["description"], kept["retention_days"]) == ("Billing workflows and reports", 120)
 
     # The new namespace is usable at once: a schedule lives in it, and delete reports what went with it.
-    billing = Api(server.url, namespace="billing")
+    billing = api_factory(server.url, namespace="billing")
     schedule = {
         "schedule_id": "s",
         "spec": {"intervals": [{"every": "PT1H"}]},
@@ -119,36 +97,37 @@ async def test_crud_round_trip_with_fixture_shapes(admin: Api, server: DevServer
     assert (await billing.call("GET", "/search-attributes")).json()["custom_attributes"] == {}
 
 
-async def test_delete_refuses_while_workflows_are_open(admin: Api, server: DevServer) -> None:
+async def test_delete_refuses_while_workflows_are_open(
+    admin: Api, server: DevServer, api_factory: ApiFactory, snap: Snapshot
+) -> None:
     assert (await admin.call("POST", "/namespaces", {"name": "busy"})).status_code == 201
-    busy = Api(server.url, namespace="busy")
+    busy = api_factory(server.url, namespace="busy")
     start = {"workflow_id": "w-1", "workflow_type": "t", "task_queue": "q", "input": []}
     assert (await busy.call("POST", "/workflows", start)).status_code == 201
-    before = snapshot(server)
+    before = snap(server)
     refused = await admin.call("DELETE", "/namespaces/busy")
     assert (refused.status_code, refused.json()["reason"], refused.json()["open_workflow_runs"]) == (
         409,
         "namespace_has_open_workflows",
         1,
     )
-    assert snapshot(server) == before
+    assert snap(server) == before
     assert (await busy.call("POST", "/workflows/w-1/terminate", {})).status_code == 200
     run_id = (await busy.call("GET", "/workflows/w-1")).json()["run_id"]
     done = (await admin.call("DELETE", "/namespaces/busy")).json()
     assert done["deleted"]["workflow_runs"] == 1
     # Nothing of the namespace or its run is left in any table.
     leftovers = [
-        (table, row)
-        for table, rows in snapshot(server).items()
-        for row in rows
-        if "busy" in row or run_id in row
+        (table, row) for table, rows in snap(server).items() for row in rows if "busy" in row or run_id in row
     ]
     assert leftovers == []
 
 
-async def test_external_storage_policy_and_local_probe(admin: Api, server: DevServer, tmp_path: Path) -> None:
+async def test_external_storage_policy_and_local_probe(
+    admin: Api, server: DevServer, tmp_path: Path, api_factory: ApiFactory, recorded_fixture: RecordedFixture
+) -> None:
     assert (await admin.call("POST", "/namespaces", {"name": "billing"})).status_code == 201
-    billing = Api(server.url, namespace="billing")
+    billing = api_factory(server.url, namespace="billing")
     unset = await billing.call("POST", "/storage/test", {})
     assert (unset.status_code, unset.json()["reason"], unset.json()["status"]) == (
         422,
@@ -156,14 +135,14 @@ async def test_external_storage_policy_and_local_probe(admin: Api, server: DevSe
         "failed",
     )
 
-    s3 = fixture("namespace-set-storage-driver")
+    s3 = recorded_fixture("namespace-set-storage-driver")
     response = await admin.call("PUT", "/namespaces/billing/external-storage", s3["request"]["body"])
     assert response.status_code == 200, response.text
     assert response.json()["external_payload_storage"] == s3["response_body"]["external_payload_storage"]
     assert (await admin.call("GET", "/namespaces/billing")).json()["external_payload_storage"][
         "driver"
     ] == "s3"
-    remote = await billing.call("POST", "/storage/test", fixture("storage-test")["request"]["body"])
+    remote = await billing.call("POST", "/storage/test", recorded_fixture("storage-test")["request"]["body"])
     assert (remote.status_code, remote.json()["reason"], remote.json()["supported_diagnostic_drivers"]) == (
         422,
         "storage_driver_unavailable",
@@ -178,7 +157,7 @@ async def test_external_storage_policy_and_local_probe(admin: Api, server: DevSe
     )
     assert probe.status_code == 200, probe.text
     result = probe.json()
-    assert set(fixture("storage-test")["response_body"]) <= set(result)
+    assert set(recorded_fixture("storage-test")["response_body"]) <= set(result)
     assert (result["status"], result["namespace"], result["driver"]) == ("passed", "billing", "local")
     for key, size in (("small_payload", 128), ("large_payload", 300_000)):
         stored = Path(urlparse(result[key]["reference_uri"]).path)
@@ -197,11 +176,13 @@ async def test_external_storage_policy_and_local_probe(admin: Api, server: DevSe
     assert (await billing.call("POST", "/storage/test", {})).json()["reason"] == "external_storage_disabled"
 
 
-async def test_rejections_have_spec_reasons_and_change_nothing(admin: Api, server: DevServer) -> None:
+async def test_rejections_have_spec_reasons_and_change_nothing(
+    admin: Api, server: DevServer, api_factory: ApiFactory, snap: Snapshot, rejections: Rejections
+) -> None:
     assert (await admin.call("POST", "/namespaces", {"name": "billing"})).status_code == 201
-    before = snapshot(server)
-    operator = Api(server.url, token="operator-token")
-    worker = Api(server.url, token="worker-token")
+    before = snap(server)
+    operator = api_factory(server.url, token="operator-token")
+    worker = api_factory(server.url, token="worker-token")
     cases: list[tuple[Api, str, str, Any, int, str]] = [
         (admin, "POST", "/namespaces", b"{", 400, "malformed_json"),
         (admin, "POST", "/namespaces", {}, 422, "validation_failed"),
@@ -242,34 +223,35 @@ async def test_rejections_have_spec_reasons_and_change_nothing(admin: Api, serve
         ),
         (admin, "POST", "/storage/test", {"small_payload_bytes": 0}, 422, "validation_failed"),
         (admin, "POST", "/storage/test", {"large_payload_bytes": 16_777_217}, 422, "validation_failed"),
-        (Api(server.url, namespace="nowhere"), "POST", "/storage/test", {}, 404, "namespace_not_found"),
+        (
+            api_factory(server.url, namespace="nowhere"),
+            "POST",
+            "/storage/test",
+            {},
+            404,
+            "namespace_not_found",
+        ),
         (operator, "POST", "/namespaces", {"name": "x"}, 403, "forbidden"),
         (operator, "PUT", "/namespaces/billing", {"description": "x"}, 403, "forbidden"),
         (operator, "DELETE", "/namespaces/billing", None, 403, "forbidden"),
         (operator, "PUT", "/namespaces/billing/external-storage", {"driver": "local"}, 403, "forbidden"),
         (operator, "POST", "/storage/test", {}, 403, "forbidden"),
         (worker, "GET", "/namespaces", None, 403, "forbidden"),
-        (Api(server.url, token="nope"), "GET", "/namespaces", None, 401, "unauthorized"),
-        (Api(server.url, token=None), "POST", "/namespaces", {"name": "x"}, 401, "unauthorized"),
+        (api_factory(server.url, token="nope"), "GET", "/namespaces", None, 401, "unauthorized"),
+        (api_factory(server.url, token=None), "POST", "/namespaces", {"name": "x"}, 401, "unauthorized"),
     ]
-    for caller, method, path, body, status, reason in cases:
-        response = await caller.call(method, path, body)
-        assert (response.status_code, response.json().get("reason")) == (status, reason), (
-            method,
-            path,
-            response.text,
-        )
+    await rejections(cases)
     forbidden = await operator.call("POST", "/namespaces", {"name": "x"})
     assert forbidden.json()["allowed_roles"] == ["admin"] and forbidden.json()["role"] == "operator"
-    assert snapshot(server) == before
+    assert snap(server) == before
 
 
-async def test_namespaces_survive_a_restart_on_the_same_file(tmp_path: Path) -> None:
+async def test_namespaces_survive_a_restart_on_the_same_file(tmp_path: Path, api_factory: ApiFactory) -> None:
     db = str(tmp_path / "durable.db")
     async with DevServer.start(db=db) as first:
         assert (
-            await Api(first.url).call("POST", "/namespaces", {"name": "kept", "retention_days": 7})
+            await api_factory(first.url).call("POST", "/namespaces", {"name": "kept", "retention_days": 7})
         ).is_success
     async with DevServer.start(db=db) as second:
-        described = (await Api(second.url).call("GET", "/namespaces/kept")).json()
+        described = (await api_factory(second.url).call("GET", "/namespaces/kept")).json()
         assert described["retention_days"] == 7

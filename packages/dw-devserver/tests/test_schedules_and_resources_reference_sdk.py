@@ -17,7 +17,6 @@ import pytest
 from dw_devserver import DevServer, ServerConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": "worker"}
 
 SCRIPT = r"""
 import asyncio, json, sys
@@ -147,9 +146,11 @@ def reference_python() -> str:
 
 
 @pytest.mark.reference_sdk
-async def test_published_client_drives_every_part_b_resource(tmp_path: Path) -> None:
+async def test_published_client_drives_every_part_b_resource(
+    tmp_path: Path, dev_tokens: dict[str, str]
+) -> None:
     python = reference_python()
-    async with DevServer.start(config=ServerConfig(role_tokens=TOKENS)) as server:
+    async with DevServer.start(config=ServerConfig(role_tokens=dev_tokens)) as server:
         process = await asyncio.create_subprocess_exec(
             python,
             "-c",

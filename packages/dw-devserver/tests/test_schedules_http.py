@@ -3,70 +3,29 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from dw_devserver import DevServer, ServerConfig
 from dw_devserver.runtime import Runtime
 
-# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
-FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
-TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": "worker"}
-
-
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}-parity.json").read_text())
-    return data
-
-
-class Api:
-    """A control-plane caller: token, namespace and the version header set like the SDK does."""
-
-    def __init__(
-        self,
-        base: str,
-        token: str | None = "operator-token",
-        namespace: str = "default",
-        version: str | None = "2",
-    ) -> None:
-        headers = {
-            "X-Namespace": namespace,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-        if version is not None:
-            headers["X-Durable-Workflow-Control-Plane-Version"] = version
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.client = httpx.AsyncClient(base_url=base + "/api", headers=headers, timeout=30)
-
-    async def call(self, method: str, path: str, body: Any = None, **kw: Any) -> httpx.Response:
-        content = None if body is None else (body if isinstance(body, (bytes, str)) else json.dumps(body))
-        return await self.client.request(method, path, content=content, **kw)
-
-
-def snapshot(rt: Runtime) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, to prove a rejected request changed nothing."""
-    tables = [r["name"] for r in rt.store.all("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {t: sorted(tuple(r) for r in rt.store.all(f"SELECT * FROM {t}")) for t in tables}
+# Types of what conftest's fixtures hand out (modules cannot import conftest under importlib mode).
+Api = ApiFactory = RecordedFixture = Snapshot = Rejections = Any
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[tuple[str, Runtime]]:
-    async with DevServer.start(virtual_clock=True, config=ServerConfig(role_tokens=TOKENS)) as running:
+async def server(dev_tokens: dict[str, str]) -> AsyncIterator[tuple[str, Runtime]]:
+    async with DevServer.start(virtual_clock=True, config=ServerConfig(role_tokens=dev_tokens)) as running:
         yield running.url, running.runtime
 
 
 @pytest.fixture
-async def api(server: tuple[str, Runtime]) -> AsyncIterator[Api]:
-    caller = Api(server[0])
-    yield caller
-    await caller.client.aclose()
+def api(server: tuple[str, Runtime], api_factory: ApiFactory) -> Api:
+    """An operator on this module's server (api_factory closes it at teardown)."""
+    return api_factory(server[0])
 
 
 async def skip(rt: Runtime, seconds: float) -> None:
@@ -94,8 +53,10 @@ def align_to_ten_minutes(rt: Runtime) -> None:
 # --------------------------------------------------------------------------------------- shapes
 
 
-async def test_create_describe_list_carry_the_fixture_shapes(api: Api) -> None:
-    create = fixture("schedule-create")
+async def test_create_describe_list_carry_the_fixture_shapes(
+    api: Api, recorded_fixture: RecordedFixture
+) -> None:
+    create = recorded_fixture("schedule-create")
     response = await api.call("POST", "/schedules", create["request"]["body"])
     assert response.status_code == 201, response.text
     body = response.json()
@@ -107,7 +68,7 @@ async def test_create_describe_list_carry_the_fixture_shapes(api: Api) -> None:
     )
 
     described = (await api.call("GET", "/schedules/daily-inventory-check")).json()
-    assert set(fixture("schedule-describe")["response_body"]) <= set(described)
+    assert set(recorded_fixture("schedule-describe")["response_body"]) <= set(described)
     assert described["spec"] == {"cron_expressions": ["15 7 * * *"], "timezone": "UTC"}
     assert described["action"]["input"] == [{"warehouse": "west-1", "threshold": 25}]
     assert (described["status"], described["paused"], described["overlap_policy"]) == (
@@ -124,7 +85,7 @@ async def test_create_describe_list_carry_the_fixture_shapes(api: Api) -> None:
     assert described["next_fire_at"] is None  # paused schedules do not fire
 
     listed = (await api.call("GET", "/schedules")).json()
-    item_keys = set(fixture("schedule-list")["response_body"]["schedules"][0])
+    item_keys = set(recorded_fixture("schedule-list")["response_body"]["schedules"][0])
     assert [s["schedule_id"] for s in listed["schedules"]] == ["daily-inventory-check"]
     assert item_keys <= set(listed["schedules"][0])
     assert "next_page_token" in listed
@@ -214,7 +175,7 @@ async def test_max_runs_stops_automatic_fires(server: tuple[str, Runtime], api: 
 
 
 async def test_paused_schedule_does_not_fire_and_resume_restarts_from_now(
-    server: tuple[str, Runtime], api: Api
+    server: tuple[str, Runtime], api: Api, recorded_fixture: RecordedFixture
 ) -> None:
     _, rt = server
     align_to_ten_minutes(rt)
@@ -223,12 +184,12 @@ async def test_paused_schedule_does_not_fire_and_resume_restarts_from_now(
     ).status_code == 201
     pause = await api.call("POST", "/schedules/pausable/pause", {"note": "maintenance"})
     assert pause.status_code == 200
-    assert set(fixture("schedule-pause")["response_body"]) <= set(pause.json())
+    assert set(recorded_fixture("schedule-pause")["response_body"]) <= set(pause.json())
     await skip(rt, 3600)
     assert (await api.call("GET", "/schedules/pausable")).json()["fires_count"] == 0
     resume = await api.call("POST", "/schedules/pausable/resume", {"note": "done"})
     assert resume.status_code == 200 and resume.json()["note"] == "done"
-    assert set(fixture("schedule-resume")["response_body"]) <= set(resume.json())
+    assert set(recorded_fixture("schedule-resume")["response_body"]) <= set(resume.json())
     await skip(rt, 600)
     described = (await api.call("GET", "/schedules/pausable")).json()
     assert (described["fires_count"], described["status"], described["note"]) == (1, "active", "done")
@@ -238,14 +199,14 @@ async def test_paused_schedule_does_not_fire_and_resume_restarts_from_now(
 
 
 async def test_trigger_starts_a_workflow_and_honours_a_one_off_policy(
-    api: Api, server: tuple[str, Runtime]
+    api: Api, server: tuple[str, Runtime], recorded_fixture: RecordedFixture
 ) -> None:
     _, rt = server
     assert (await api.call("POST", "/schedules", interval_schedule("manual", "skip"))).status_code == 201
     first = await api.call("POST", "/schedules/manual/trigger", {})
     assert first.status_code == 200, first.text
     assert first.json()["outcome"] == "triggered" and first.json()["run_id"]
-    assert set(fixture("schedule-trigger")["response_body"]) <= set(first.json())
+    assert set(recorded_fixture("schedule-trigger")["response_body"]) <= set(first.json())
     run = rt.store.one(
         "SELECT workflow_type, task_queue FROM runs WHERE run_id = ?", (first.json()["run_id"],)
     )
@@ -257,18 +218,20 @@ async def test_trigger_starts_a_workflow_and_honours_a_one_off_policy(
     assert forced["outcome"] == "triggered" and forced["workflow_id"] != first.json()["workflow_id"]
 
 
-async def test_backfill_replays_the_window_through_the_overlap_policy(api: Api) -> None:
+async def test_backfill_replays_the_window_through_the_overlap_policy(
+    api: Api, recorded_fixture: RecordedFixture
+) -> None:
     body = {
         "schedule_id": "daily-inventory-check",
         "spec": {"intervals": [{"every": "PT30M"}]},
         "action": {"workflow_type": "inventory.check", "task_queue": "inventory"},
     }
     assert (await api.call("POST", "/schedules", body)).status_code == 201
-    request = fixture("schedule-backfill")["request"]
+    request = recorded_fixture("schedule-backfill")["request"]
     response = await api.call("POST", "/schedules/daily-inventory-check/backfill", request["body"])
     assert response.status_code == 200, response.text
     result = response.json()
-    assert set(fixture("schedule-backfill")["response_body"]) <= set(result)
+    assert set(recorded_fixture("schedule-backfill")["response_body"]) <= set(result)
     assert result["fires_attempted"] == 7  # 00:00 .. 03:00 inclusive every 30 minutes
     assert [r["outcome"] for r in result["results"]] == ["triggered"] + ["buffered"] * 6
     assert result["results"][0]["fire_time"].startswith("2026-04-20T00:00:00")
@@ -285,12 +248,12 @@ async def test_unknown_top_level_fields_are_ignored_not_stored(api: Api, server:
     assert row is not None and "team-a" not in json.dumps(dict(row))
 
 
-async def test_update_merges_action_and_is_audited(api: Api) -> None:
+async def test_update_merges_action_and_is_audited(api: Api, recorded_fixture: RecordedFixture) -> None:
     assert (await api.call("POST", "/schedules", interval_schedule("editable", "skip"))).status_code == 201
-    request = fixture("schedule-update")["request"]
+    request = recorded_fixture("schedule-update")["request"]
     response = await api.call("PUT", "/schedules/editable", request["body"])
     assert response.status_code == 200, response.text
-    assert set(fixture("schedule-update")["response_body"]) <= set(response.json())
+    assert set(recorded_fixture("schedule-update")["response_body"]) <= set(response.json())
     described = (await api.call("GET", "/schedules/editable")).json()
     assert described["spec"] == {"intervals": [{"every": "PT30M"}]}
     assert described["action"]["task_queue"] == "inventory-priority"
@@ -306,7 +269,7 @@ async def test_update_merges_action_and_is_audited(api: Api) -> None:
     assert again["action"]["workflow_type"] == "inventory.check" and again["action"]["task_queue"] == "q2"
 
 
-async def test_history_pages_and_survives_delete(api: Api) -> None:
+async def test_history_pages_and_survives_delete(api: Api, recorded_fixture: RecordedFixture) -> None:
     assert (
         await api.call("POST", "/schedules", interval_schedule("audited", "allow_all"))
     ).status_code == 201
@@ -332,7 +295,7 @@ async def test_history_pages_and_survives_delete(api: Api) -> None:
     assert (rest["has_more"], rest["next_cursor"]) == (False, None)
     triggered = rest["events"][1]
     assert triggered["workflow_instance_id"] and triggered["workflow_run_id"]
-    assert set(fixture("schedule-history")["response_body"]["events"][0]) <= set(triggered)
+    assert set(recorded_fixture("schedule-history")["response_body"]["events"][0]) <= set(triggered)
 
     # The id can be reused after delete; the audit stream continues.
     assert (await api.call("POST", "/schedules", interval_schedule("audited", "skip"))).status_code == 201
@@ -343,10 +306,12 @@ async def test_history_pages_and_survives_delete(api: Api) -> None:
 # ------------------------------------------------------------------------------------ rejections
 
 
-async def test_rejections_have_spec_reasons_and_change_nothing(server: tuple[str, Runtime], api: Api) -> None:
+async def test_rejections_have_spec_reasons_and_change_nothing(
+    server: tuple[str, Runtime], api: Api, api_factory: ApiFactory, snap: Snapshot, rejections: Rejections
+) -> None:
     base, rt = server
     assert (await api.call("POST", "/schedules", interval_schedule("existing", "skip"))).status_code == 201
-    before = snapshot(rt)
+    before = snap(rt)
 
     cases: list[tuple[Api, str, str, Any, int, str]] = [
         (api, "POST", "/schedules", b"{not json", 400, "malformed_json"),
@@ -412,19 +377,19 @@ async def test_rejections_have_spec_reasons_and_change_nothing(server: tuple[str
             "validation_failed",
         ),
         (api, "GET", "/schedules/existing/history?after_sequence=-1", None, 422, "invalid_after_sequence"),
-        (Api(base, version=None), "GET", "/schedules", None, 400, "missing_control_plane_version"),
+        (api_factory(base, version=None), "GET", "/schedules", None, 400, "missing_control_plane_version"),
         (
-            Api(base, version="1"),
+            api_factory(base, version="1"),
             "POST",
             "/schedules",
             interval_schedule("y", "skip"),
             400,
             "unsupported_control_plane_version",
         ),
-        (Api(base, token="wrong"), "GET", "/schedules", None, 401, "unauthorized"),
-        (Api(base, token=None), "GET", "/schedules", None, 401, "unauthorized"),
+        (api_factory(base, token="wrong"), "GET", "/schedules", None, 401, "unauthorized"),
+        (api_factory(base, token=None), "GET", "/schedules", None, 401, "unauthorized"),
         (
-            Api(base, token="worker-token"),
+            api_factory(base, token="worker-token"),
             "POST",
             "/schedules",
             interval_schedule("y", "skip"),
@@ -432,7 +397,7 @@ async def test_rejections_have_spec_reasons_and_change_nothing(server: tuple[str
             "forbidden",
         ),
         (
-            Api(base, namespace="nowhere"),
+            api_factory(base, namespace="nowhere"),
             "POST",
             "/schedules",
             interval_schedule("y", "skip"),
@@ -464,24 +429,20 @@ async def test_rejections_have_spec_reasons_and_change_nothing(server: tuple[str
             "schedule_not_found",
         )
     )
-    for caller, method, path, body, status, reason in cases:
-        response = await caller.call(method, path, body)
-        assert (response.status_code, response.json().get("reason")) == (status, reason), (
-            method,
-            path,
-            response.text,
-        )
-        if reason == "validation_failed":
+    for case, response in zip(cases, await rejections(cases), strict=True):
+        if case[5] == "validation_failed":
             assert response.json()["errors"], response.text
-    assert snapshot(rt) == before
+    assert snap(rt) == before
 
 
-async def test_schedules_are_isolated_per_namespace(server: tuple[str, Runtime], api: Api) -> None:
+async def test_schedules_are_isolated_per_namespace(
+    server: tuple[str, Runtime], api: Api, api_factory: ApiFactory
+) -> None:
     base, _ = server
-    admin = Api(base, token="admin-token")
+    admin = api_factory(base, token="admin-token")
     assert (await admin.call("POST", "/namespaces", {"name": "billing"})).status_code == 201
     assert (await api.call("POST", "/schedules", interval_schedule("shared-id", "skip"))).status_code == 201
-    billing = Api(base, namespace="billing")
+    billing = api_factory(base, namespace="billing")
     assert (await billing.call("GET", "/schedules/shared-id")).json()["reason"] == "schedule_not_found"
     assert (await billing.call("GET", "/schedules")).json()["schedules"] == []
     # The same id is free in the other namespace.
@@ -491,18 +452,20 @@ async def test_schedules_are_isolated_per_namespace(server: tuple[str, Runtime],
     assert (await api.call("GET", "/schedules/shared-id")).json()["overlap_policy"] == "skip"
 
 
-async def test_schedules_and_their_audit_survive_a_restart(tmp_path: Path) -> None:
+async def test_schedules_and_their_audit_survive_a_restart(
+    tmp_path: Path, api_factory: ApiFactory, dev_tokens: dict[str, str]
+) -> None:
     db = str(tmp_path / "schedules.db")
-    config = ServerConfig(role_tokens=TOKENS)
+    config = ServerConfig(role_tokens=dev_tokens)
     async with DevServer.start(db=db, virtual_clock=True, config=config) as first:
-        caller = Api(first.url)
+        caller = api_factory(first.url)
         assert (
             await caller.call("POST", "/schedules", interval_schedule("durable", "allow_all"))
         ).status_code == 201
         assert (await caller.call("POST", "/schedules/durable/trigger", {})).json()["outcome"] == "triggered"
         await caller.client.aclose()
     async with DevServer.start(db=db, virtual_clock=True, config=config) as second:
-        caller = Api(second.url)
+        caller = api_factory(second.url)
         described = (await caller.call("GET", "/schedules/durable")).json()
         assert (described["fires_count"], described["status"]) == (1, "active")
         await second.skip(3600)

@@ -2,57 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from dw_devserver import DevServer, ServerConfig
 
-# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
-FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
-TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": "worker"}
-
-
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}-parity.json").read_text())
-    return data
-
-
-class Api:
-    """A caller with the SDK's headers (control plane, or worker plane when ``worker=True``)."""
-
-    def __init__(
-        self, base: str, token: str | None = "admin-token", namespace: str = "default", worker: bool = False
-    ) -> None:
-        headers = {"X-Namespace": namespace, "Content-Type": "application/json"}
-        headers.update(
-            {"X-Durable-Workflow-Protocol-Version": "1.1"}
-            if worker
-            else {"X-Durable-Workflow-Control-Plane-Version": "2"}
-        )
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.client = httpx.AsyncClient(base_url=base + "/api", headers=headers, timeout=30)
-
-    async def call(self, method: str, path: str, body: Any = None, **kw: Any) -> httpx.Response:
-        return await self.client.request(
-            method, path, content=None if body is None else json.dumps(body), **kw
-        )
-
-
-def snapshot(server: DevServer) -> dict[str, list[tuple[Any, ...]]]:
-    store = server.runtime.store
-    tables = [r["name"] for r in store.all("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {t: sorted(tuple(r) for r in store.all(f"SELECT * FROM {t}")) for t in tables}
+# Types of what conftest's fixtures hand out (modules cannot import conftest under importlib mode).
+Api = ApiFactory = RecordedFixture = Snapshot = Rejections = Any
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[DevServer]:
-    async with DevServer.start(virtual_clock=True, config=ServerConfig(role_tokens=TOKENS)) as running:
+def api_default_token() -> str:
+    """Callers in this module act as admin unless a test names another token."""
+    return "admin-token"
+
+
+@pytest.fixture
+async def server(dev_tokens: dict[str, str]) -> AsyncIterator[DevServer]:
+    async with DevServer.start(virtual_clock=True, config=ServerConfig(role_tokens=dev_tokens)) as running:
         yield running
 
 
@@ -64,11 +32,15 @@ async def start(api: Api, workflow_id: str, queue: str = "q") -> str:
     return run_id
 
 
-async def test_repair_redispatches_a_run_whose_task_was_lost(server: DevServer) -> None:
-    api = Api(server.url)
+async def test_repair_redispatches_a_run_whose_task_was_lost(
+    server: DevServer, api_factory: ApiFactory, recorded_fixture: RecordedFixture
+) -> None:
+    api = api_factory(server.url)
     status = (await api.call("GET", "/system/repair")).json()
-    assert set(fixture("system-repair-status")["response_body"]["policy"]) <= set(status["policy"])
-    assert set(fixture("system-repair-status")["response_body"]["candidates"]) <= set(status["candidates"])
+    assert set(recorded_fixture("system-repair-status")["response_body"]["policy"]) <= set(status["policy"])
+    assert set(recorded_fixture("system-repair-status")["response_body"]["candidates"]) <= set(
+        status["candidates"]
+    )
     assert status["candidates"]["total_candidates"] == 0
 
     run_id = await start(api, "stuck-1")
@@ -85,7 +57,7 @@ async def test_repair_redispatches_a_run_whose_task_was_lost(server: DevServer) 
     passed = await api.call("POST", "/system/repair/pass", {})
     assert passed.status_code == 200, passed.text
     result = passed.json()
-    assert set(fixture("system-repair-pass")["response_body"]) <= set(result)
+    assert set(recorded_fixture("system-repair-pass")["response_body"]) <= set(result)
     assert (result["repaired_missing_tasks"], result["dispatched_tasks"], result["missing_run_failures"]) == (
         1,
         1,
@@ -96,12 +68,14 @@ async def test_repair_redispatches_a_run_whose_task_was_lost(server: DevServer) 
     assert (await api.call("GET", "/system/repair")).json()["candidates"]["total_candidates"] == 0
 
 
-async def test_retention_deletes_only_closed_runs_past_the_namespace_retention(server: DevServer) -> None:
-    admin = Api(server.url)
+async def test_retention_deletes_only_closed_runs_past_the_namespace_retention(
+    server: DevServer, api_factory: ApiFactory, recorded_fixture: RecordedFixture
+) -> None:
+    admin = api_factory(server.url)
     assert (
         await admin.call("POST", "/namespaces", {"name": "short", "retention_days": 1})
     ).status_code == 201
-    api = Api(server.url, namespace="short")
+    api = api_factory(server.url, namespace="short")
     old_run = await start(api, "old")
     assert (await api.call("POST", "/workflows/old/terminate", {})).status_code == 200
     open_run = await start(api, "still-open")
@@ -112,7 +86,7 @@ async def test_retention_deletes_only_closed_runs_past_the_namespace_retention(s
     assert (await admin.call("POST", "/workflows/default-ns-run/terminate", {})).status_code == 200
 
     status = (await api.call("GET", "/system/retention")).json()
-    assert set(fixture("system-retention-status")["response_body"]) <= set(status)
+    assert set(recorded_fixture("system-retention-status")["response_body"]) <= set(status)
     assert (status["namespace"], status["retention_days"], status["expired_run_ids"]) == (
         "short",
         1,
@@ -130,7 +104,7 @@ async def test_retention_deletes_only_closed_runs_past_the_namespace_retention(s
     passed = await api.call("POST", "/system/retention/pass", {})
     assert passed.status_code == 200, passed.text
     result = passed.json()
-    assert set(fixture("system-retention-pass")["response_body"]) <= set(result)
+    assert set(recorded_fixture("system-retention-pass")["response_body"]) <= set(result)
     assert (result["processed"], result["pruned"], result["failed"]) == (1, 1, 0)
     pruned = result["results"][0]
     assert (pruned["run_id"], pruned["outcome"], pruned["deleted"]) == (old_run, "pruned", True)
@@ -143,9 +117,11 @@ async def test_retention_deletes_only_closed_runs_past_the_namespace_retention(s
         assert store.one("SELECT 1 FROM runs WHERE run_id = ?", (kept,)) is not None
 
 
-async def test_activity_timeouts_are_reported_and_enforced(server: DevServer) -> None:
-    api = Api(server.url)
-    worker = Api(server.url, token="worker-token", worker=True)
+async def test_activity_timeouts_are_reported_and_enforced(
+    server: DevServer, api_factory: ApiFactory, recorded_fixture: RecordedFixture
+) -> None:
+    api = api_factory(server.url)
+    worker = api_factory(server.url, token="worker-token", worker=True)
     register = {"worker_id": "w", "task_queue": "q", "runtime": "python", "supported_workflow_types": []}
     assert (await worker.call("POST", "/worker/register", register)).status_code == 201
     await start(api, "with-activity")
@@ -175,7 +151,7 @@ async def test_activity_timeouts_are_reported_and_enforced(server: DevServer) ->
     assert execution is not None
 
     status = (await api.call("GET", "/system/activity-timeouts")).json()
-    assert set(fixture("system-activity-timeout-status")["response_body"]) <= set(status)
+    assert set(recorded_fixture("system-activity-timeout-status")["response_body"]) <= set(status)
     assert status["expired_count"] == 0
     not_yet = (
         await api.call("POST", "/system/activity-timeouts/pass", {"execution_ids": [execution["id"]]})
@@ -194,7 +170,7 @@ async def test_activity_timeouts_are_reported_and_enforced(server: DevServer) ->
     )
     assert passed.status_code == 200, passed.text
     result = passed.json()
-    assert set(fixture("system-activity-timeout-pass")["response_body"]) <= set(result)
+    assert set(recorded_fixture("system-activity-timeout-pass")["response_body"]) <= set(result)
     assert (result["processed"], result["enforced"], result["skipped"]) == (2, 1, 1)
     by_id = {r["execution_id"]: r for r in result["results"]}
     assert by_id[execution["id"]]["outcome"] == "enforced"
@@ -206,10 +182,12 @@ async def test_activity_timeouts_are_reported_and_enforced(server: DevServer) ->
     assert (await api.call("GET", "/system/activity-timeouts")).json()["expired_count"] == 0
 
 
-async def test_system_routes_are_admin_only_and_validate_input(server: DevServer) -> None:
-    await start(Api(server.url), "w-1")
-    before = snapshot(server)
-    operator = Api(server.url, token="operator-token")
+async def test_system_routes_are_admin_only_and_validate_input(
+    server: DevServer, api_factory: ApiFactory, snap: Snapshot, rejections: Rejections
+) -> None:
+    await start(api_factory(server.url), "w-1")
+    before = snap(server)
+    operator = api_factory(server.url, token="operator-token")
     cases: list[tuple[Api, str, str, Any, int, str]] = [
         (operator, "GET", "/system/repair", None, 403, "forbidden"),
         (operator, "POST", "/system/repair/pass", {}, 403, "forbidden"),
@@ -217,25 +195,41 @@ async def test_system_routes_are_admin_only_and_validate_input(server: DevServer
         (operator, "POST", "/system/retention/pass", {}, 403, "forbidden"),
         (operator, "GET", "/system/activity-timeouts", None, 403, "forbidden"),
         (operator, "POST", "/system/activity-timeouts/pass", {}, 403, "forbidden"),
-        (Api(server.url, token=None), "GET", "/system/repair", None, 401, "unauthorized"),
-        (Api(server.url), "POST", "/system/repair/pass", {"run_ids": "run-1"}, 422, "validation_failed"),
-        (Api(server.url), "POST", "/system/repair/pass", {"run_ids": ["r"] * 101}, 422, "validation_failed"),
-        (Api(server.url), "POST", "/system/retention/pass", {"limit": 0}, 422, "validation_failed"),
+        (api_factory(server.url, token=None), "GET", "/system/repair", None, 401, "unauthorized"),
         (
-            Api(server.url),
+            api_factory(server.url),
+            "POST",
+            "/system/repair/pass",
+            {"run_ids": "run-1"},
+            422,
+            "validation_failed",
+        ),
+        (
+            api_factory(server.url),
+            "POST",
+            "/system/repair/pass",
+            {"run_ids": ["r"] * 101},
+            422,
+            "validation_failed",
+        ),
+        (api_factory(server.url), "POST", "/system/retention/pass", {"limit": 0}, 422, "validation_failed"),
+        (
+            api_factory(server.url),
             "POST",
             "/system/activity-timeouts/pass",
             {"execution_ids": [""]},
             422,
             "validation_failed",
         ),
-        (Api(server.url), "GET", "/system/retention?limit=abc", None, 422, "validation_failed"),
-        (Api(server.url, namespace="nowhere"), "GET", "/system/retention", None, 404, "namespace_not_found"),
+        (api_factory(server.url), "GET", "/system/retention?limit=abc", None, 422, "validation_failed"),
+        (
+            api_factory(server.url, namespace="nowhere"),
+            "GET",
+            "/system/retention",
+            None,
+            404,
+            "namespace_not_found",
+        ),
     ]
-    for caller, method, path, body, status, reason in cases:
-        response = await caller.call(method, path, body)
-        assert (response.status_code, response.json().get("reason")) == (status, reason), (
-            path,
-            response.text,
-        )
-    assert snapshot(server) == before
+    await rejections(cases)
+    assert snap(server) == before

@@ -2,81 +2,49 @@
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
 from dw_devserver import DevServer, ServerConfig
 
-# The recorded fixtures in shared/ beside the repository; the root conftest sets DW_SHARED_DIR.
-FIXTURES = Path(os.environ["DW_SHARED_DIR"]) / "fixtures" / "control-plane"
-TOKENS = {"admin-token": "admin", "operator-token": "operator", "worker-token": "worker"}
-
-
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}-parity.json").read_text())
-    return data
-
-
-class Api:
-    """A caller with the SDK's headers (control plane, or worker plane when ``worker=True``)."""
-
-    def __init__(
-        self,
-        base: str,
-        token: str | None = "operator-token",
-        namespace: str = "default",
-        worker: bool = False,
-    ) -> None:
-        headers = {"X-Namespace": namespace, "Content-Type": "application/json"}
-        headers.update(
-            {"X-Durable-Workflow-Protocol-Version": "1.1"}
-            if worker
-            else {"X-Durable-Workflow-Control-Plane-Version": "2"}
-        )
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.client = httpx.AsyncClient(base_url=base + "/api", headers=headers, timeout=30)
-
-    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        return await self.client.request(method, path, content=None if body is None else json.dumps(body))
-
-
-def snapshot(server: DevServer) -> dict[str, list[tuple[Any, ...]]]:
-    store = server.runtime.store
-    tables = [r["name"] for r in store.all("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {t: sorted(tuple(r) for r in store.all(f"SELECT * FROM {t}")) for t in tables}
+# Types of what conftest's fixtures hand out (modules cannot import conftest under importlib mode).
+Api = ApiFactory = RecordedFixture = Snapshot = Rejections = RegisterWorker = Any
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[DevServer]:
-    async with DevServer.start(virtual_clock=True, config=ServerConfig(role_tokens=TOKENS)) as running:
+async def server(dev_tokens: dict[str, str]) -> AsyncIterator[DevServer]:
+    async with DevServer.start(virtual_clock=True, config=ServerConfig(role_tokens=dev_tokens)) as running:
         yield running
 
 
-async def register(server: DevServer, worker_id: str, build_id: str | None, slots: int = 4) -> Api:
-    worker = Api(server.url, token="worker-token", worker=True)
-    body: dict[str, Any] = {
-        "worker_id": worker_id,
-        "task_queue": "orders",
-        "runtime": "python",
-        "sdk_version": "durable-workflow-python/0.5.0",
-        "supported_workflow_types": [],
-        "max_concurrent_workflow_tasks": slots,
-        "max_concurrent_activity_tasks": slots,
-    }
-    if build_id:
-        body["build_id"] = build_id
-    assert (await worker.call("POST", "/worker/register", body)).status_code == 201
-    return worker
+@pytest.fixture
+def register(api_factory: ApiFactory) -> Callable[..., Awaitable[Api]]:
+    """``await register(server, worker_id, build_id, slots=4)``: a registered worker-plane caller."""
+
+    async def register_worker(server: DevServer, worker_id: str, build_id: str | None, slots: int = 4) -> Api:
+        worker = api_factory(server.url, token="worker-token", worker=True)
+        body: dict[str, Any] = {
+            "worker_id": worker_id,
+            "task_queue": "orders",
+            "runtime": "python",
+            "sdk_version": "durable-workflow-python/0.5.0",
+            "supported_workflow_types": [],
+            "max_concurrent_workflow_tasks": slots,
+            "max_concurrent_activity_tasks": slots,
+        }
+        if build_id:
+            body["build_id"] = build_id
+        assert (await worker.call("POST", "/worker/register", body)).status_code == 201
+        return worker
+
+    return register_worker
 
 
-async def test_describe_reports_backlog_pollers_leases_and_admission(server: DevServer) -> None:
-    api = Api(server.url)
+async def test_describe_reports_backlog_pollers_leases_and_admission(
+    server: DevServer, api_factory: ApiFactory, recorded_fixture: RecordedFixture, register: RegisterWorker
+) -> None:
+    api = api_factory(server.url)
     empty = (await api.call("GET", "/task-queues/orders")).json()
     assert empty["stats"]["approximate_backlog_count"] == 0 and empty["pollers"] == []
     assert empty["admission"]["workflow_tasks"]["status"] == "no_active_workers"
@@ -99,7 +67,7 @@ async def test_describe_reports_backlog_pollers_leases_and_admission(server: Dev
     described = await api.call("GET", "/task-queues/orders")
     assert described.status_code == 200
     view = described.json()
-    expected = fixture("task-queue-describe")["response_body"]
+    expected = recorded_fixture("task-queue-describe")["response_body"]
     assert set(expected) <= set(view)
     assert set(expected["stats"]) <= set(view["stats"])
     assert set(expected["admission"]["query_tasks"]) <= set(view["admission"]["query_tasks"])
@@ -122,11 +90,11 @@ async def test_describe_reports_backlog_pollers_leases_and_admission(server: Dev
 
     # Listing shows the same queue; another namespace sees nothing of it.
     listed = (await api.call("GET", "/task-queues")).json()
-    assert set(fixture("task-queue-list")["response_body"]) <= set(listed)
+    assert set(recorded_fixture("task-queue-list")["response_body"]) <= set(listed)
     assert [q["name"] for q in listed["task_queues"]] == ["orders"]
-    admin = Api(server.url, token="admin-token")
+    admin = api_factory(server.url, token="admin-token")
     assert (await admin.call("POST", "/namespaces", {"name": "billing"})).status_code == 201
-    billing = Api(server.url, namespace="billing")
+    billing = api_factory(server.url, namespace="billing")
     assert (await billing.call("GET", "/task-queues")).json()["task_queues"] == []
     assert (await billing.call("GET", "/task-queues/orders")).json()["stats"][
         "approximate_backlog_count"
@@ -137,14 +105,16 @@ async def test_describe_reports_backlog_pollers_leases_and_admission(server: Dev
     assert (await api.call("GET", "/task-queues/orders")).json()["current_leases"] == []
 
 
-async def test_build_id_cohorts_drain_resume_promote(server: DevServer) -> None:
+async def test_build_id_cohorts_drain_resume_promote(
+    server: DevServer, api_factory: ApiFactory, recorded_fixture: RecordedFixture, register: RegisterWorker
+) -> None:
     await register(server, "new-1", "b2")
     await register(server, "old-1", "b1")
     await register(server, "plain", None)
-    api = Api(server.url)
+    api = api_factory(server.url)
 
     cohorts = (await api.call("GET", "/task-queues/orders/build-ids")).json()
-    assert set(fixture("task-queue-build-ids")["response_body"]) <= set(cohorts)
+    assert set(recorded_fixture("task-queue-build-ids")["response_body"]) <= set(cohorts)
     assert [c["build_id"] for c in cohorts["build_ids"]][-1] is None  # unversioned after named ones
     assert {c["build_id"]: c["rollout_status"] for c in cohorts["build_ids"]} == {
         "b1": "active",
@@ -154,7 +124,7 @@ async def test_build_id_cohorts_drain_resume_promote(server: DevServer) -> None:
 
     drained = await api.call("POST", "/task-queues/orders/build-ids/drain", {"build_id": "b1"})
     assert drained.status_code == 200, drained.text
-    assert set(fixture("task-queue-build-id-drain")["response_body"]) <= set(drained.json())
+    assert set(recorded_fixture("task-queue-build-id-drain")["response_body"]) <= set(drained.json())
     assert (drained.json()["drain_intent"], drained.json()["build_id"]) == ("draining", "b1")
     first_drained_at = drained.json()["drained_at"]
     await server.skip(5)
@@ -173,13 +143,13 @@ async def test_build_id_cohorts_drain_resume_promote(server: DevServer) -> None:
     ) == ("draining", "draining", 2)
 
     resumed = (await api.call("POST", "/task-queues/orders/build-ids/resume", {"build_id": "b1"})).json()
-    assert set(fixture("task-queue-build-id-resume")["response_body"]) <= set(resumed)
+    assert set(recorded_fixture("task-queue-build-id-resume")["response_body"]) <= set(resumed)
     assert (resumed["drain_intent"], resumed["drained_at"]) == ("active", None)
     assert (await api.call("GET", "/workers/old-1")).json()["status"] == "active"
     assert (await api.call("GET", "/workers/old-2")).json()["status"] == "active"
 
     promoted = (await api.call("POST", "/task-queues/orders/build-ids/promote", {"build_id": "b2"})).json()
-    assert set(fixture("task-queue-build-id-promote")["response_body"]) <= set(promoted)
+    assert set(recorded_fixture("task-queue-build-id-promote")["response_body"]) <= set(promoted)
     assert (promoted["new_start_selected"], promoted["drain_intent"]) == (True, "active")
     selected = {
         c["build_id"]: c["new_start_selected"]
@@ -196,13 +166,26 @@ async def test_build_id_cohorts_drain_resume_promote(server: DevServer) -> None:
     ] == "active"
 
 
-async def test_rejections_change_nothing(server: DevServer) -> None:
+async def test_rejections_change_nothing(
+    server: DevServer,
+    api_factory: ApiFactory,
+    snap: Snapshot,
+    register: RegisterWorker,
+    rejections: Rejections,
+) -> None:
     await register(server, "w-1", "b1")
-    before = snapshot(server)
+    before = snap(server)
     cases: list[tuple[Api, str, str, Any, int, str]] = [
-        (Api(server.url), "POST", "/task-queues/orders/build-ids/drain", {}, 422, "validation_failed"),
         (
-            Api(server.url),
+            api_factory(server.url),
+            "POST",
+            "/task-queues/orders/build-ids/drain",
+            {},
+            422,
+            "validation_failed",
+        ),
+        (
+            api_factory(server.url),
             "POST",
             "/task-queues/orders/build-ids/drain",
             {"build_id": 7},
@@ -210,25 +193,25 @@ async def test_rejections_change_nothing(server: DevServer) -> None:
             "validation_failed",
         ),
         (
-            Api(server.url),
+            api_factory(server.url),
             "POST",
             "/task-queues/orders/build-ids/promote",
             {"build_id": "x" * 256},
             422,
             "validation_failed",
         ),
-        (Api(server.url, token="worker-token"), "GET", "/task-queues", None, 403, "forbidden"),
+        (api_factory(server.url, token="worker-token"), "GET", "/task-queues", None, 403, "forbidden"),
         (
-            Api(server.url, token="worker-token"),
+            api_factory(server.url, token="worker-token"),
             "POST",
             "/task-queues/orders/build-ids/drain",
             {"build_id": "b1"},
             403,
             "forbidden",
         ),
-        (Api(server.url, token=None), "GET", "/task-queues/orders", None, 401, "unauthorized"),
+        (api_factory(server.url, token=None), "GET", "/task-queues/orders", None, 401, "unauthorized"),
         (
-            Api(server.url, namespace="nowhere"),
+            api_factory(server.url, namespace="nowhere"),
             "GET",
             "/task-queues/orders/build-ids",
             None,
@@ -236,10 +219,5 @@ async def test_rejections_change_nothing(server: DevServer) -> None:
             "namespace_not_found",
         ),
     ]
-    for caller, method, path, body, status, reason in cases:
-        response = await caller.call(method, path, body)
-        assert (response.status_code, response.json().get("reason")) == (status, reason), (
-            path,
-            response.text,
-        )
-    assert snapshot(server) == before
+    await rejections(cases)
+    assert snap(server) == before
