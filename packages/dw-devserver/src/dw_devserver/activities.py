@@ -136,6 +136,20 @@ class Activities:
             if v is not None
         }
 
+    def _save_execution(self, tx: Transaction, execution: dict[str, Any], **changes: Any) -> None:
+        """Apply ``changes`` to an execution row, recompute its deadline, and write just those columns.
+
+        The deadline depends on the lease, attempt start and heartbeat, so every change to them must
+        move it in the same write, or the timeout enforcer would look at a stale time.
+        """
+        execution.update(changes)
+        execution["deadline_at"] = self._deadline(execution)
+        tx.update(
+            "activity_executions",
+            {"id": execution["id"]},
+            {**changes, "deadline_at": execution["deadline_at"]},
+        )
+
     def _deadline(self, row: dict[str, Any]) -> float | None:
         """Earliest time the timeout enforcer must look at this execution."""
         times: list[float] = []
@@ -187,7 +201,9 @@ class Activities:
             attempt_id = new_id()
             attempt_number = int(row["attempt_count"]) + 1
             lease = now + self.engine.rt.config.activity_lease_seconds
-            row.update(
+            self._save_execution(
+                tx,
+                row,
                 status="running",
                 attempt_count=attempt_number,
                 current_attempt_id=attempt_id,
@@ -195,24 +211,6 @@ class Activities:
                 lease_expires_at=lease,
                 attempt_started_at=now,
                 last_heartbeat_at=None,
-            )
-            row["deadline_at"] = self._deadline(row)
-            tx.update(
-                "activity_executions",
-                {"id": row["id"]},
-                {
-                    k: row[k]
-                    for k in (
-                        "status",
-                        "attempt_count",
-                        "current_attempt_id",
-                        "lease_owner",
-                        "lease_expires_at",
-                        "attempt_started_at",
-                        "last_heartbeat_at",
-                        "deadline_at",
-                    )
-                },
             )
             tx.insert(
                 "activity_attempts",
@@ -537,17 +535,7 @@ class Activities:
                 }
             now = self.engine.now()
             lease = now + self.engine.rt.config.activity_lease_seconds
-            execution.update(last_heartbeat_at=now, lease_expires_at=lease)
-            execution["deadline_at"] = self._deadline(execution)
-            tx.update(
-                "activity_executions",
-                {"id": execution["id"]},
-                {
-                    "last_heartbeat_at": now,
-                    "lease_expires_at": lease,
-                    "deadline_at": execution["deadline_at"],
-                },
-            )
+            self._save_execution(tx, execution, last_heartbeat_at=now, lease_expires_at=lease)
             self.engine.append_event(
                 tx,
                 run,
@@ -629,7 +617,9 @@ class Activities:
         delay = backoffs[min(n - 1, len(backoffs) - 1)] if backoffs else 0
         new_task = new_id()
         available = now + delay
-        execution.update(
+        self._save_execution(
+            tx,
+            execution,
             status="scheduled",
             current_task_id=new_task,
             current_attempt_id=None,
@@ -637,24 +627,6 @@ class Activities:
             lease_expires_at=None,
             available_at=available,
             attempt_started_at=None,
-        )
-        execution["deadline_at"] = self._deadline(execution)
-        tx.update(
-            "activity_executions",
-            {"id": execution["id"]},
-            {
-                k: execution[k]
-                for k in (
-                    "status",
-                    "current_task_id",
-                    "current_attempt_id",
-                    "lease_owner",
-                    "lease_expires_at",
-                    "available_at",
-                    "attempt_started_at",
-                    "deadline_at",
-                )
-            },
         )
         self.engine.append_event(
             tx,
