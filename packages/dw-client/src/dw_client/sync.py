@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from dw_client.client import Client as AsyncClient
 from dw_client.handles import ScheduleHandle, StandaloneActivityHandle, WorkflowHandle
@@ -153,15 +153,32 @@ def _blocking(
     return call
 
 
-class SyncWorkflowHandle:
-    """Blocking view of a :class:`~dw_client.handles.WorkflowHandle`."""
+_H = TypeVar("_H", WorkflowHandle, ScheduleHandle, StandaloneActivityHandle)
 
-    def __init__(self, async_handle: WorkflowHandle, runner: LoopThread | None = None) -> None:
+
+class _BlockingHandle(Generic[_H]):
+    """What every blocking handle shares: the async handle it wraps and the loop thread it runs on."""
+
+    _handle: _H
+
+    def __init__(self, async_handle: _H, runner: LoopThread | None = None) -> None:
         self._handle = async_handle
         self._runner = _runner_for(async_handle._client, runner)
 
     def __repr__(self) -> str:
         return f"Sync{self._handle!r}"
+
+    @property
+    def async_handle(self) -> _H:
+        """The async handle this wraps."""
+        return self._handle
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return _run_blocking(self._runner, coro)
+
+
+class SyncWorkflowHandle(_BlockingHandle[WorkflowHandle]):
+    """Blocking view of a :class:`~dw_client.handles.WorkflowHandle`."""
 
     @property
     def workflow_id(self) -> str:
@@ -177,14 +194,6 @@ class SyncWorkflowHandle:
     def workflow_type(self) -> str:
         """The workflow type, when known."""
         return self._handle.workflow_type
-
-    @property
-    def async_handle(self) -> WorkflowHandle:
-        """The async handle this wraps."""
-        return self._handle
-
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return _run_blocking(self._runner, coro)
 
     def result(self, *, poll_interval: float = 0.5, timeout: float = 30.0) -> Any:
         """Wait for the workflow to close and return its result."""
@@ -255,28 +264,13 @@ class SyncWorkflowHandle:
         return self._run(self._handle.archive(reason=reason))
 
 
-class SyncScheduleHandle:
+class SyncScheduleHandle(_BlockingHandle[ScheduleHandle]):
     """Blocking view of a :class:`~dw_client.handles.ScheduleHandle`."""
-
-    def __init__(self, async_handle: ScheduleHandle, runner: LoopThread | None = None) -> None:
-        self._handle = async_handle
-        self._runner = _runner_for(async_handle._client, runner)
-
-    def __repr__(self) -> str:
-        return f"Sync{self._handle!r}"
 
     @property
     def schedule_id(self) -> str:
         """The schedule id."""
         return self._handle.schedule_id
-
-    @property
-    def async_handle(self) -> ScheduleHandle:
-        """The async handle this wraps."""
-        return self._handle
-
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return _run_blocking(self._runner, coro)
 
     def describe(self) -> ScheduleDescription:
         """The schedule's definition, state and counters."""
@@ -355,15 +349,8 @@ def _iter_history(
         cursor = page.next_cursor
 
 
-class SyncStandaloneActivityHandle:
+class SyncStandaloneActivityHandle(_BlockingHandle[StandaloneActivityHandle]):
     """Blocking view of a :class:`~dw_client.handles.StandaloneActivityHandle`."""
-
-    def __init__(self, async_handle: StandaloneActivityHandle, runner: LoopThread | None = None) -> None:
-        self._handle = async_handle
-        self._runner = _runner_for(async_handle._client, runner)
-
-    def __repr__(self) -> str:
-        return f"Sync{self._handle!r}"
 
     @property
     def activity_id(self) -> str:
@@ -389,14 +376,6 @@ class SyncStandaloneActivityHandle:
     def activity_type(self) -> str:
         """The activity type."""
         return self._handle.activity_type
-
-    @property
-    def async_handle(self) -> StandaloneActivityHandle:
-        """The async handle this wraps."""
-        return self._handle
-
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return _run_blocking(self._runner, coro)
 
     def describe(self) -> StandaloneActivityExecution:
         """The activity's state and result."""
